@@ -1,0 +1,43 @@
+# Everything a fresh machine needs is installed into .venv by the `setup` target.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test lint format bench e2e clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,telemetry]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/tntc validate example-workflows/word-counter
+	$(BIN)/tntc visualize example-workflows/word-counter
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks example-workflows
+	$(BIN)/ruff format --check src tests benchmarks example-workflows
+	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+format: setup
+	$(BIN)/ruff format src tests benchmarks example-workflows
+	$(BIN)/ruff check --fix src tests benchmarks example-workflows
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+e2e: setup
+	$(BIN)/python -m pytest -q tests/e2e
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info

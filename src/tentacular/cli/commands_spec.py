@@ -1,0 +1,201 @@
+"""Commands that need only the spec layer: version, init, validate, visualize, schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
+
+import typer
+
+from tentacular.cli.common import finish, options_of
+from tentacular.cli.output import CommandResult, progress
+
+if TYPE_CHECKING:
+    from tentacular.spec import WorkflowCheck
+
+DirArgument = Annotated[Path, typer.Argument(help="Workflow directory (or its workflow.yaml).")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("version", help="Print the tntc version.")(version)
+    app.command("init", help="Scaffold a new workflow directory.")(init)
+    app.command("validate", help="Validate workflow.yaml and show the derived artifacts.")(validate)
+    app.command("visualize", help="Render the workflow as a Mermaid diagram.")(visualize)
+    app.command("schema", help="Print the JSON Schema of workflow.yaml.")(schema)
+
+
+def version(ctx: typer.Context) -> None:
+    import platform
+
+    import tentacular
+
+    number = tentacular.__version__
+    python = platform.python_version()
+    finish(
+        ctx,
+        CommandResult(
+            "version",
+            True,
+            f"tntc {number}",
+            data={"tntcVersion": number, "python": python},
+            text=lambda out: print(f"tntc {number} (python {python})", file=out),
+            show_status_line=False,
+        ),
+    )
+
+
+def init(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Workflow name (kebab-case).")],
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Target directory (default: ./NAME).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Write into a non-empty directory.")] = False,
+) -> None:
+    from tentacular.scaffold import scaffold_workflow
+
+    created = scaffold_workflow(name, directory, force=force)
+
+    def text(out: TextIO) -> None:
+        out.write(f"Created workflow {name} in {created.directory}/\n")
+        for path in created.files:
+            out.write(f"  {path}\n")
+        out.write(
+            f"\nNext steps:\n  tntc validate {created.directory}\n"
+            f"  tntc test {created.directory}\n  tntc run --local {created.directory}\n"
+        )
+
+    finish(
+        ctx,
+        CommandResult(
+            "init",
+            True,
+            f"created workflow {name}",
+            data={"directory": str(created.directory), "files": [str(p) for p in created.files]},
+            text=text,
+            show_status_line=False,
+        ),
+    )
+
+
+def validate(ctx: typer.Context, directory: DirArgument = Path()) -> None:
+    from tentacular.errors import SpecError
+    from tentacular.spec import check_workflow
+
+    check = check_workflow(directory)
+    if not check.ok:
+        count = len(check.errors)
+        raise SpecError(f"{check.file} has {count} error{'s' if count != 1 else ''}", check.issues)
+    finish(ctx, _validation_result(check))
+
+
+def _validation_result(check: WorkflowCheck) -> CommandResult:
+    from tentacular.spec import Dag, derive
+
+    workflow = check.workflow
+    assert workflow is not None
+    dag = Dag.build(workflow.nodes, workflow.edge_pairs)
+    artifacts = derive(workflow)
+    data: dict[str, Any] = {
+        "file": str(check.file),
+        "workflow": {
+            "name": workflow.name,
+            "version": workflow.version,
+            "nodes": len(workflow.nodes),
+            "edges": len(workflow.edges),
+            "triggers": [t.type for t in workflow.triggers],
+            "hasContract": workflow.contract is not None,
+        },
+        "stages": [list(stage) for stage in dag.stages],
+        "derived": artifacts.to_dict(),
+        "warnings": [issue.to_dict() for issue in check.warnings],
+    }
+
+    def text(out: TextIO) -> None:
+        out.write(f"✓ {check.file} is valid\n")
+        out.write(
+            f"  Workflow: {workflow.name} (v{workflow.version}): {len(workflow.nodes)} nodes, "
+            f"{len(workflow.edges)} edges, triggers: {', '.join(t.type for t in workflow.triggers)}\n"
+        )
+        out.write("  Stages: " + " → ".join(f"[{', '.join(s)}]" for s in dag.stages) + "\n")
+        if workflow.contract is None:
+            out.write("  Contract: none (legacy mode: unrestricted network)\n")
+        else:
+            out.write("  Derived artifacts:\n")
+            out.write(f"    Secrets: {', '.join(artifacts.secrets) or '(none)'}\n")
+            out.write("    Egress rules:\n")
+            for rule in artifacts.egress:
+                out.write(f"      {rule}  ({rule.source})\n")
+            out.write("    Ingress rules:\n")
+            for ingress in artifacts.ingress:
+                out.write(f"      {ingress}\n")
+        for issue in check.warnings:
+            out.write(f"  warning {issue.render()}\n")
+
+    return CommandResult(
+        "validate", True, f"{workflow.name} is valid", data=data, text=text, show_status_line=False
+    )
+
+
+def visualize(
+    ctx: typer.Context,
+    directory: DirArgument = Path(),
+    rich: Annotated[bool, typer.Option("--rich", help="Add dependencies and the contract summary.")] = False,
+    write: Annotated[
+        bool,
+        typer.Option("--write", help="Write workflow-diagram.md (and contract-summary.md with --rich)."),
+    ] = False,
+) -> None:
+    from tentacular.spec import load_workflow
+    from tentacular.spec.visualize import contract_summary, mermaid_diagram
+
+    loaded = load_workflow(directory)
+    diagram = mermaid_diagram(loaded.workflow, rich=rich)
+    summary = contract_summary(loaded.workflow) if rich else ""
+    written: list[str] = []
+    if write:
+        diagram_path = loaded.directory / "workflow-diagram.md"
+        diagram_path.write_text(f"# {loaded.workflow.name}\n\n{diagram}", encoding="utf-8")
+        written.append(str(diagram_path))
+        if summary:
+            summary_path = loaded.directory / "contract-summary.md"
+            summary_path.write_text(summary, encoding="utf-8")
+            written.append(str(summary_path))
+        for path in written:
+            progress(options_of(ctx), f"✓ Wrote {path}")
+
+    def text(out: TextIO) -> None:
+        if not write:
+            out.write(diagram)
+            if summary:
+                out.write("\n" + summary)
+
+    finish(
+        ctx,
+        CommandResult(
+            "visualize",
+            True,
+            f"rendered {loaded.workflow.name}",
+            data={"mermaid": diagram, "contractSummary": summary or None, "written": written},
+            text=text,
+            show_status_line=False,
+        ),
+    )
+
+
+def schema(ctx: typer.Context) -> None:
+    from tentacular.spec.schema import workflow_json_schema
+
+    document = workflow_json_schema()
+    finish(
+        ctx,
+        CommandResult(
+            "schema",
+            True,
+            "workflow.yaml JSON Schema",
+            data={"schema": document},
+            text=lambda out: print(json.dumps(document, indent=2), file=out),
+            show_status_line=False,
+        ),
+    )

@@ -1,0 +1,109 @@
+"""Entry point of `tntc`: option hoisting, error rendering and exit codes."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+from tentacular.errors import EXIT_FAILURE, EXIT_USAGE, TentacularError, UsageError
+
+GLOBAL_VALUE_OPTIONS = frozenset({"-o", "--output", "-n", "--namespace", "--env"})
+GLOBAL_FLAGS = frozenset({"--debug"})
+
+
+def hoist_global_options(argv: Sequence[str]) -> list[str]:
+    """Move global options written after the command in front of it (like persistent flags)."""
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token == "--":
+            rest.extend(argv[index:])
+            break
+        name = token.split("=", 1)[0]
+        if token in GLOBAL_FLAGS or (
+            name in GLOBAL_VALUE_OPTIONS and "=" in token and token.startswith("--")
+        ):
+            front.append(token)
+        elif token in GLOBAL_VALUE_OPTIONS and index + 1 < len(argv):
+            front.extend(argv[index : index + 2])
+            index += 1
+        elif len(token) > 2 and token[:2] in ("-o", "-n") and not token.startswith("--"):
+            front.append(token)  # -ojson, -nprod
+        else:
+            rest.append(token)
+        index += 1
+    return front + rest
+
+
+def _command_name(argv: Sequence[str]) -> str:
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+            continue
+        if token in GLOBAL_VALUE_OPTIONS:
+            skip = True
+            continue
+        if not token.startswith("-"):
+            return token
+    return "tntc"
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    for index, token in enumerate(argv):
+        if token in ("-o", "--output") and index + 1 < len(argv):
+            return argv[index + 1] == "json"
+        if token in ("--output=json", "-ojson"):
+            return True
+    return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+    import typer
+    from typer._click import exceptions as click_exceptions
+
+    from tentacular.cli.app import app
+    from tentacular.cli.output import GlobalOptions, emit_error
+
+    options = GlobalOptions(output="json" if _wants_json(args) else "text", debug="--debug" in args)
+    command = _command_name(args)
+    try:
+        result = app(args=args, prog_name="tntc", standalone_mode=False)
+    except TentacularError as error:
+        if options.debug:
+            traceback.print_exc()
+        return emit_error(options, command, error)
+    except typer.Exit as exit_:
+        return int(exit_.exit_code or 0)
+    except typer.Abort:
+        sys.stderr.write("Aborted.\n")
+        return EXIT_FAILURE
+    except click_exceptions.NoArgsIsHelpError as exc:
+        sys.stderr.write(exc.format_message() + "\n")
+        return EXIT_USAGE
+    except click_exceptions.ClickException as exc:
+        return emit_error(options, command, UsageError(exc.format_message(), hint="see: tntc --help"))
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        return 130
+    except Exception as exc:  # a bug: say so plainly, traceback only on request
+        if options.debug:
+            traceback.print_exc()
+        internal = TentacularError(
+            f"internal error: {type(exc).__name__}: {exc}",
+            hint="re-run with --debug for the traceback and report it",
+        )
+        return emit_error(options, command, internal)
+    return int(result) if isinstance(result, int) else 0
+
+
+def run() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,149 @@
+"""The one exception tree of Tentacular.
+
+Every error the user can cause or meet carries a stable ``code`` (for the JSON
+envelope and for agents), the process ``exit_code`` the CLI uses, and an
+optional ``hint`` saying how to fix it. The CLI is the only place that renders
+them; library code raises and never prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from tentacular.spec.issues import SpecIssue
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class TentacularError(Exception):
+    """Base of every error Tentacular raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    exit_code: ClassVar[int] = EXIT_FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details: dict[str, Any] = details
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.hint:
+            data["hint"] = self.hint
+        data.update(self.details)
+        return data
+
+
+class UsageError(TentacularError):
+    """The command line itself is wrong (unknown option, bad argument value)."""
+
+    code = "usage"
+    exit_code = EXIT_USAGE
+
+
+class InputError(TentacularError):
+    """User-provided input (a file, a JSON payload, a path) is unusable."""
+
+    code = "invalid_input"
+    exit_code = EXIT_USAGE
+
+
+class WorkflowNotFoundError(InputError):
+    code = "workflow_not_found"
+
+
+class SpecError(InputError):
+    """workflow.yaml failed validation; ``issues`` lists every problem found."""
+
+    code = "invalid_workflow"
+
+    def __init__(self, message: str, issues: Sequence[SpecIssue], *, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.issues = list(issues)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["errors"] = [issue.to_dict() for issue in self.issues if issue.severity == "error"]
+        return data
+
+
+class ScaffoldError(InputError):
+    code = "scaffold_refused"
+
+
+class SecretsError(InputError):
+    """A secret source or ``$shared`` reference cannot be resolved."""
+
+    code = "secrets"
+
+
+class NodeLoadError(TentacularError):
+    """A node module cannot be imported or does not export a usable ``run``."""
+
+    code = "node_load"
+
+
+class ExecutionError(TentacularError):
+    """A workflow run finished with failed nodes."""
+
+    code = "execution_failed"
+
+
+class GuardViolation(PermissionError):
+    """Raised by the runtime permission guard; a PermissionError so nodes see the usual type."""
+
+
+class BuildError(TentacularError):
+    code = "build_failed"
+
+
+class ToolNotFoundError(BuildError):
+    code = "tool_not_found"
+
+
+class ManifestError(TentacularError):
+    """Manifests cannot be rendered (size limits, unresolved references)."""
+
+    code = "manifest"
+    exit_code = EXIT_USAGE
+
+
+class ClusterError(TentacularError):
+    """Talking to the Kubernetes API failed."""
+
+    code = "cluster"
+
+
+class ClusterUnreachableError(ClusterError):
+    code = "cluster_unreachable"
+
+
+class ClusterAuthError(ClusterError):
+    code = "cluster_unauthorized"
+
+
+class ClusterForbiddenError(ClusterError):
+    code = "cluster_forbidden"
+
+
+class ClusterNotFoundError(ClusterError):
+    code = "cluster_not_found"
+
+
+class ClusterConflictError(ClusterError):
+    code = "cluster_conflict"
+
+
+class ClusterInvalidError(ClusterError):
+    code = "cluster_invalid"
+
+
+class ConfigError(InputError):
+    """User or project configuration (~/.tentacular/config.yaml) is unusable."""
+
+    code = "config"

@@ -1,0 +1,105 @@
+"""`tntc init`: a new workflow directory with one Python node, a fixture and an empty contract."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tentacular.errors import InputError, ScaffoldError
+from tentacular.spec.model import WORKFLOW_NAME_RE
+
+_WORKFLOW_YAML = """\
+name: {name}
+version: "1.0"
+description: ""
+
+triggers:
+  - type: manual
+
+nodes:
+  hello:
+    path: ./nodes/hello.py
+
+edges: []
+
+config:
+  timeout: 30s
+  retries: 0
+
+# Every network service the workflow may reach. Secrets, the NetworkPolicy and the
+# runtime guard are derived from this list; nothing else is reachable.
+contract:
+  version: "1"
+  dependencies: {{}}
+"""
+
+_HELLO_NODE = '''\
+"""The first node of {name}: replace it with your own logic."""
+
+
+async def run(ctx, input):
+    ctx.log.info("hello node executed")
+    return {{"message": "Hello from {name}!"}}
+'''
+
+_FIXTURE = """\
+{{
+  "input": {{}},
+  "expected": {{"message": "Hello from {name}!"}}
+}}
+"""
+
+_SECRETS_EXAMPLE = """\
+# Local secrets for {name}. Copy to .secrets.yaml (never commit that file).
+# Each top-level key is a service; contract dependencies reference "<service>.<key>".
+#
+# github:
+#   token: "ghp_..."
+# slack:
+#   webhook_url: "https://hooks.slack.com/services/..."
+"""
+
+_GITIGNORE = """\
+.secrets.yaml
+.secrets/
+.tentacular/
+__pycache__/
+"""
+
+
+@dataclass(frozen=True)
+class ScaffoldResult:
+    directory: Path
+    files: tuple[Path, ...]
+
+
+def scaffold_workflow(name: str, directory: Path | None = None, *, force: bool = False) -> ScaffoldResult:
+    """Create the workflow; refuse a non-empty directory unless ``force`` (Q37)."""
+    if not re.match(WORKFLOW_NAME_RE, name):
+        raise InputError(
+            f"workflow name must be kebab-case (e.g. my-workflow), got: {name}",
+            hint="use lower-case letters, digits and single hyphens",
+        )
+    target = directory if directory is not None else Path(name)
+    if target.exists() and not target.is_dir():
+        raise ScaffoldError(f"{target} exists and is not a directory")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise ScaffoldError(
+            f"directory {target} is not empty",
+            hint="choose another name or --dir, or pass --force to overwrite the scaffold files",
+        )
+    files = {
+        "workflow.yaml": _WORKFLOW_YAML,
+        "nodes/hello.py": _HELLO_NODE,
+        "tests/fixtures/hello.json": _FIXTURE,
+        ".secrets.yaml.example": _SECRETS_EXAMPLE,
+        ".gitignore": _GITIGNORE,
+    }
+    written: list[Path] = []
+    for relative, template in files.items():
+        path = target / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(template.format(name=name), encoding="utf-8")
+        written.append(path)
+    return ScaffoldResult(directory=target, files=tuple(written))

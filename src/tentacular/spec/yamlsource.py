@@ -1,0 +1,93 @@
+"""YAML parsing that remembers where every value was written (line, column)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+try:  # the C loader is several times faster; fall back where libyaml is missing
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+PathKey = str | int
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    line: int
+    column: int
+
+
+@dataclass
+class YamlDocument:
+    """Parsed data plus the marks of every mapping key and value, addressed by path."""
+
+    data: Any
+    value_marks: dict[tuple[PathKey, ...], Mark] = field(default_factory=dict)
+    key_marks: dict[tuple[PathKey, ...], Mark] = field(default_factory=dict)
+
+    def mark_for(self, path: Sequence[PathKey], *, key: bool = False) -> Mark | None:
+        """The mark of ``path``, or of its nearest ancestor that exists in the file."""
+        marks = self.key_marks if key else self.value_marks
+        probe = tuple(path)
+        while probe:
+            found = marks.get(probe) or self.value_marks.get(probe)
+            if found:
+                return found
+            probe = probe[:-1]
+        return self.value_marks.get(())
+
+    def has(self, path: Sequence[PathKey]) -> bool:
+        return tuple(path) in self.value_marks
+
+
+class YamlSyntaxError(ValueError):
+    def __init__(self, message: str, mark: Mark | None) -> None:
+        super().__init__(message)
+        self.mark = mark
+
+
+def parse_yaml(text: str) -> YamlDocument:
+    """Parse one YAML document; raise YamlSyntaxError with a position on bad input."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return YamlDocument(data=None)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        problem_mark = exc.problem_mark or exc.context_mark
+        mark = Mark(problem_mark.line + 1, problem_mark.column + 1) if problem_mark else None
+        message = " ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
+        raise YamlSyntaxError(message, mark) from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(str(exc), None) from None
+    finally:
+        loader.dispose()
+    document = YamlDocument(data=data)
+    for path, key_node, value_node in _walk(node, ()):
+        document.value_marks[path] = _mark(value_node)
+        if key_node is not None:
+            document.key_marks[path] = _mark(key_node)
+    return document
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _walk(
+    node: yaml.Node, path: tuple[PathKey, ...], key_node: yaml.Node | None = None
+) -> Iterator[tuple[tuple[PathKey, ...], yaml.Node | None, yaml.Node]]:
+    yield path, key_node, node
+    if isinstance(node, yaml.MappingNode):
+        for child_key, child_value in node.value:
+            if isinstance(child_key, yaml.ScalarNode):
+                yield from _walk(child_value, (*path, child_key.value), child_key)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, child in enumerate(node.value):
+            yield from _walk(child, (*path, index))
