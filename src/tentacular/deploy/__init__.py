@@ -1,0 +1,1 @@
+"""Pure builders for images and Kubernetes manifests, and a thin Kubernetes client layer."""

@@ -1,0 +1,1 @@
+"""The runtime: node loading, context, secrets, executor, HTTP server and triggers."""

@@ -1,0 +1,1 @@
+"""Fixture runner, mock context and contract drift detection."""
