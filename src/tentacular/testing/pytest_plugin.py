@@ -1,0 +1,1 @@
+"""pytest plugin: collects workflow fixture cases as pytest items (filled in with issue 4)."""
