@@ -147,3 +147,15 @@ class ConfigError(InputError):
     """User or project configuration (~/.tentacular/config.yaml) is unusable."""
 
     code = "config"
+
+
+class FixtureError(InputError):
+    """A test fixture file (tests/fixtures/*.json) is malformed."""
+
+    code = "invalid_fixture"
+
+
+class UnmockedRequestError(TentacularError):
+    """A node under test made a dependency request that no fixture mock answers."""
+
+    code = "unmocked_request"
