@@ -159,3 +159,12 @@ class UnmockedRequestError(TentacularError):
     """A node under test made a dependency request that no fixture mock answers."""
 
     code = "unmocked_request"
+
+
+class DependencyError(TentacularError, KeyError):
+    """``ctx.dependency(name)`` for a name the contract does not declare (F-050)."""
+
+    code = "undeclared_dependency"
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
