@@ -66,7 +66,7 @@ class Dag:
             best[node] = (base[0] + weight, [*base[1], node])
         if not best:
             return []
-        return max(best.values(), key=lambda item: item[0])[1]
+        return max((best[leaf] for leaf in self.leaves), key=lambda item: item[0])[1]
 
 
 def _kahn(nodes: list[str], parents: Mapping[str, list[str]], children: Mapping[str, list[str]]) -> list[str]:

@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     Tag,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -150,8 +151,8 @@ PortSpecField = Annotated[
     PortSpec,
     BeforeValidator(_coerce_port_spec),
     PlainSerializer(str, return_type=str),
-    Field(
-        json_schema_extra={
+    WithJsonSchema(
+        {
             "anyOf": [
                 {"type": "string", "pattern": r"^\d{1,5}(/(TCP|UDP|SCTP|tcp|udp|sctp))?$"},
                 {"type": "integer", "minimum": 1, "maximum": 65535},
@@ -164,7 +165,8 @@ PortSpecField = Annotated[
                     "required": ["port"],
                 },
             ]
-        }
+        },
+        mode="validation",
     ),
 ]
 
