@@ -1,0 +1,233 @@
+"""The DAG executor (D3): dependency-driven, per-attempt timeouts, retries, fail-fast.
+
+A node starts the moment its last parent finishes, so a run takes the DAG's
+critical path rather than the sum of its slowest stage members. Stages
+(``Dag.stages``) are kept for display only. Results are what the stage model of
+the original would produce (F-061…F-074) with two deliberate differences: a
+timed-out attempt is really cancelled (Q33) and the first failure cancels the
+nodes still running instead of letting the stage settle; those are reported in
+``cancelled``, never in ``errors``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tentacular.engine.secrets import Redactor
+from tentacular.errors import TentacularError
+from tentacular.spec import Dag
+
+RunNode = Callable[[str, Any], Awaitable[Any]]
+Sleep = Callable[[float], Awaitable[Any]]
+Clock = Callable[[], float]
+DescribeError = Callable[[str, BaseException], str]
+
+RETRY_BASE_DELAY = 0.1  # seconds before the 2nd attempt; doubles each time (F-072)
+
+
+def retry_delay(attempt: int) -> float:
+    """Delay after failed attempt ``attempt`` (0-based): 100 ms × 2^attempt."""
+    return RETRY_BASE_DELAY * float(2**attempt)
+
+
+def describe_exception(node: str, error: BaseException) -> str:
+    if isinstance(error, TentacularError):
+        return error.message
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def current_task_cancelling() -> int:
+    task = asyncio.current_task()
+    return task.cancelling() if task is not None else 0
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+@dataclass(slots=True)
+class ExecutionResult:
+    """The outcome of one run; ``to_dict()`` is the original wire shape plus ``cancelled``."""
+
+    outputs: dict[str, Any]
+    errors: dict[str, str]
+    cancelled: list[str]
+    started_at: float
+    completed_at: float
+    node_timings: dict[str, tuple[float, float]] = field(default_factory=dict)
+    redactor: Redactor | None = field(default=None, repr=False)
+
+    @property
+    def success(self) -> bool:
+        return not self.errors
+
+    @property
+    def duration(self) -> float:
+        return self.completed_at - self.started_at
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{success, outputs, errors, cancelled, timing}`` with epoch-ms numbers, secrets redacted."""
+        redact = self.redactor
+        outputs = redact.data(self.outputs) if redact is not None else self.outputs
+        errors = {n: redact.text(m) for n, m in self.errors.items()} if redact is not None else self.errors
+        return {
+            "success": self.success,
+            "outputs": outputs,
+            "errors": errors,
+            "cancelled": list(self.cancelled),
+            "timing": {
+                "startedAt": _ms(self.started_at),
+                "completedAt": _ms(self.completed_at),
+                "durationMs": _ms(self.completed_at - self.started_at),
+                "nodeTimings": {
+                    node: {"startedAt": _ms(start), "completedAt": _ms(end), "durationMs": _ms(end - start)}
+                    for node, (start, end) in self.node_timings.items()
+                },
+            },
+        }
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        separators = (",", ": ") if indent else (",", ":")
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent, separators=separators)
+
+
+class _NotJson(Exception):
+    pass
+
+
+_check_encoder = json.JSONEncoder(allow_nan=False, check_circular=True, separators=(",", ":"))
+
+
+def _ensure_json(node: str, output: Any) -> None:
+    """Outputs travel over HTTP and NATS, so they must encode as strict JSON (D3)."""
+    if output is None or type(output) in (str, int, bool):
+        return
+    try:
+        _check_encoder.encode(output)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _NotJson(
+            f'Node "{node}" returned a value that is not JSON-serialisable '
+            f"({type(output).__name__}): {exc}. Return dicts, lists, strings, numbers, booleans or None."
+        ) from None
+
+
+async def execute(
+    dag: Dag,
+    run_node: RunNode,
+    root_input: Any,
+    *,
+    timeout: float,  # noqa: ASYNC109 - per node attempt, not for this call
+    retries: int,
+    sleep: Sleep = asyncio.sleep,
+    clock: Clock = time.time,
+    redactor: Redactor | None = None,
+    describe_error: DescribeError = describe_exception,
+) -> ExecutionResult:
+    """Run every node of ``dag`` once its parents have finished; see the module docstring."""
+    loop = asyncio.get_running_loop()
+    parents = dag.parents
+    children = dag.children
+    outputs: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    cancelled: list[str] = []
+    timings: dict[str, tuple[float, float]] = {}
+    waiting = {node: len(parents[node]) for node in dag.nodes}
+    running: dict[str, asyncio.Task[None]] = {}
+    all_done: asyncio.Future[None] = loop.create_future()
+    timeout_ms = _ms(timeout)
+    failed = False
+
+    def start(node: str) -> None:
+        node_parents = parents[node]
+        if not node_parents:
+            value = root_input
+        elif len(node_parents) == 1:
+            value = outputs[node_parents[0]]
+        else:
+            value = {parent: outputs[parent] for parent in node_parents}  # edge order (F-063)
+        running[node] = loop.create_task(run_one(node, value))
+
+    async def run_one(node: str, value: Any) -> None:
+        nonlocal failed
+        began = clock()
+        output: Any = None
+        message: str | None = None
+        try:
+            attempt = 0
+            while True:
+                try:
+                    async with asyncio.timeout(timeout):
+                        output = await run_node(node, value)
+                    _ensure_json(node, output)
+                    message = None
+                    break
+                except TimeoutError:
+                    message = f'Node "{node}" timed out after {timeout_ms}ms'
+                except _NotJson as exc:
+                    message = str(exc)
+                except asyncio.CancelledError:
+                    if current_task_cancelling():
+                        raise
+                    # The node's own code cancelled something and let it escape: a failure.
+                    message = f'Node "{node}" was cancelled from inside its own code'
+                except Exception as exc:
+                    message = describe_error(node, exc)
+                if attempt >= retries:
+                    break
+                await sleep(retry_delay(attempt))
+                attempt += 1
+        except asyncio.CancelledError:
+            timings[node] = (began, clock())
+            cancelled.append(node)
+            finish(node)
+            return
+        timings[node] = (began, clock())
+        if message is not None:
+            errors[node] = redactor.text(message) if redactor is not None else message
+            if not failed:
+                failed = True
+                for other, task in running.items():
+                    if other != node:
+                        task.cancel()
+        else:
+            outputs[node] = output
+            if not failed:
+                for child in children[node]:
+                    waiting[child] -= 1
+                    if waiting[child] == 0:
+                        start(child)
+        finish(node)
+
+    def finish(node: str) -> None:
+        del running[node]
+        if not running and not all_done.done():
+            all_done.set_result(None)
+
+    started_at = clock()
+    for root in dag.roots:
+        start(root)
+    if not running:
+        all_done.set_result(None)
+    try:
+        await all_done
+    except asyncio.CancelledError:
+        for task in list(running.values()):
+            task.cancel()
+        if running:
+            await asyncio.wait(list(running.values()))
+        raise
+    return ExecutionResult(
+        outputs=outputs,
+        errors=errors,
+        cancelled=sorted(cancelled),
+        started_at=started_at,
+        completed_at=clock(),
+        node_timings=timings,
+        redactor=redactor,
+    )

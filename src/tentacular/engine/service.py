@@ -1,0 +1,144 @@
+"""The engine process: `python -m tentacular.engine --workflow ... [--port 8080]` (F-065, F-066).
+
+Start-up order is in ``startup.boot``; this module adds the HTTP server, hot
+reload and graceful shutdown: on SIGTERM/SIGINT the listener closes, runs in
+flight get ``--grace-period`` seconds to finish and answer, then the process
+exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tentacular.engine.core import WorkflowEngine
+from tentacular.engine.logs import LogSink
+from tentacular.engine.server import DEFAULT_MAX_BODY, EngineApp
+
+DEFAULT_PORT = 8080
+DEFAULT_HOST = "0.0.0.0"  # a pod must be reachable through its Service
+DEFAULT_GRACE_PERIOD = 25.0  # below Kubernetes' default 30 s terminationGracePeriodSeconds
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tentacular.engine", description="Run a workflow engine.")
+    parser.add_argument("--workflow", required=True, help="workflow.yaml or its directory")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="listen port (default 8080)")
+    parser.add_argument("--host", default=DEFAULT_HOST, help="listen address (default 0.0.0.0)")
+    parser.add_argument(
+        "--secrets", type=Path, default=None, help="secrets file or directory (replaces the cascade)"
+    )
+    parser.add_argument("--watch", action="store_true", help="hot reload on file changes")
+    parser.add_argument(
+        "--grace-period",
+        type=float,
+        default=DEFAULT_GRACE_PERIOD,
+        help="seconds in-flight runs get on SIGTERM",
+    )
+    parser.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest /run body in bytes")
+    return parser.parse_args(list(argv))
+
+
+def log_banner(engine: WorkflowEngine, log: LogSink, listener: socket.socket | None) -> None:
+    revision = engine.revision
+    workflow = revision.workflow
+    dag = revision.dag
+    log.engine("info", f"Workflow: {workflow.name} v{workflow.version}")
+    log.engine("info", f"DAG compiled: {len(dag.stages)} stage(s), {len(dag.nodes)} node(s)")
+    for index, stage in enumerate(dag.stages):
+        log.engine("info", f"  Stage {index}: [{', '.join(stage)}]")
+    if listener is not None:
+        host, port = listener.getsockname()[:2]
+        log.engine("info", f"Listening on http://{host}:{port}")
+        log.engine("info", "  POST /run — trigger workflow execution (GET /run: input {})")
+        log.engine("info", "  GET /health — health check (?detail=1: telemetry)")
+
+
+async def serve(
+    engine: WorkflowEngine,
+    listener: socket.socket,
+    *,
+    grace_period: float = DEFAULT_GRACE_PERIOD,
+    max_body: int = DEFAULT_MAX_BODY,
+    watch: bool = False,
+) -> None:
+    """Serve until SIGTERM/SIGINT, then drain in-flight runs within the grace period."""
+    import uvicorn
+
+    log = engine.services.log
+    app = EngineApp(engine, max_body=max_body)
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=grace_period,  # type: ignore[arg-type]  # float works, hint says int
+        timeout_keep_alive=30,
+    )
+    server = uvicorn.Server(config)
+    stop_watch = asyncio.Event()
+    watcher = None
+    if watch:
+        from tentacular.engine.reload import watch_and_reload
+
+        watcher = asyncio.create_task(watch_and_reload(engine, log, stop=stop_watch))
+        log.engine("info", f"Watching {engine.revision.directory} for changes")
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        # uvicorn swaps in its own handler while serving and re-raises the signal after a
+        # graceful shutdown; this handler receives that re-raise so the process exits 0.
+        log.engine("info", "Shutting down...")
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(ValueError):  # not the main thread (tests)
+            signal.signal(sig, on_signal)
+    try:
+        await server.serve(sockets=[listener])
+    finally:
+        stop_watch.set()
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watcher
+        await engine.services.http.aclose()
+        log.engine("info", "Stopped")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from tentacular.engine.startup import boot
+    from tentacular.errors import TentacularError
+
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    log = LogSink()
+    try:
+        engine, prepared = boot(
+            args.workflow, secrets_path=args.secrets, listen=(args.host, args.port), log=log
+        )
+    except TentacularError as exc:
+        log.engine("error", f"Engine failed to start: {exc.message}")
+        for issue in getattr(exc, "issues", []):
+            log.engine("error", f"  {issue.render()}")
+        if exc.hint:
+            log.engine("error", f"  hint: {exc.hint}")
+        return 1
+    assert prepared.listener is not None
+    log_banner(engine, log, prepared.listener)
+    asyncio.run(
+        serve(
+            engine,
+            prepared.listener,
+            grace_period=args.grace_period,
+            max_body=args.max_body,
+            watch=args.watch,
+        )
+    )
+    return 0

@@ -1,0 +1,115 @@
+"""Engine start-up in a fixed order (F-066, D4, D5), shared by the server and `tntc run --local`.
+
+1. read and validate workflow.yaml, compile the DAG;
+2. resolve secrets through the cascade;
+3. build the shared services (redacting log sink, the one HTTP client) and, for the
+   server, bind the listening socket;
+4. **install the runtime permission guard** — the single place for it: everything the
+   engine itself needs is open, and no node code has been imported yet;
+5. import the node modules.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from tentacular.engine.context import EngineServices, SharedHttpClient
+from tentacular.engine.core import Revision, WorkflowEngine, build_revision, compile_dag
+from tentacular.engine.executor import Sleep
+from tentacular.engine.logs import LogSink
+from tentacular.engine.secrets import CLUSTER_SECRETS_DIR, Secrets, resolve_secrets
+from tentacular.errors import SpecError, TentacularError
+from tentacular.spec import Dag, LoadedWorkflow, load_workflow
+
+
+@dataclass
+class PreparedEngine:
+    """State after steps 1-3: what a runtime guard needs to derive its allow-lists."""
+
+    loaded: LoadedWorkflow
+    dag: Dag
+    secrets: Secrets
+    services: EngineServices
+    listener: socket.socket | None
+
+    @property
+    def workflow_dir(self) -> Path:
+        return self.loaded.directory
+
+
+GuardInstaller = Callable[[PreparedEngine], None]
+
+
+def prepare(
+    workflow: str | Path,
+    *,
+    secrets_path: Path | None = None,
+    cluster_secrets: Path | None = CLUSTER_SECRETS_DIR,
+    listen: tuple[str, int] | None = None,
+    log: LogSink | None = None,
+    log_stream: TextIO | None = None,
+) -> PreparedEngine:
+    loaded = load_workflow(workflow)
+    try:
+        dag = compile_dag(loaded.workflow)
+    except ValueError as exc:  # validation already rejects cycles; this is a second line
+        raise SpecError(f"cannot compile {loaded.file}: {exc}", []) from None
+    secrets = resolve_secrets(loaded.directory, secrets_path, cluster_dir=cluster_secrets)
+    sink = log if log is not None else LogSink(stream=log_stream)
+    services = EngineServices(
+        config=loaded.workflow.config.as_mapping(),
+        secrets=secrets,
+        contract=loaded.workflow.contract,
+        log=sink,
+        http=SharedHttpClient(timeout=loaded.workflow.config.timeout_seconds),
+    )
+    listener = bind_listener(*listen) if listen is not None else None
+    return PreparedEngine(loaded, dag, secrets, services, listener)
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise TentacularError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def load(prepared: PreparedEngine, *, sleep: Sleep | None = None) -> WorkflowEngine:
+    revision: Revision = build_revision(prepared.loaded, prepared.dag, prepared.services)
+    return WorkflowEngine(revision, sleep=sleep) if sleep is not None else WorkflowEngine(revision)
+
+
+def boot(
+    workflow: str | Path,
+    *,
+    secrets_path: Path | None = None,
+    cluster_secrets: Path | None = CLUSTER_SECRETS_DIR,
+    listen: tuple[str, int] | None = None,
+    log: LogSink | None = None,
+    install_guard: GuardInstaller | None = None,
+    sleep: Sleep | None = None,
+) -> tuple[WorkflowEngine, PreparedEngine]:
+    """Steps 1-5. ``install_guard`` is where the D4 runtime permission guard plugs in."""
+    prepared = prepare(
+        workflow, secrets_path=secrets_path, cluster_secrets=cluster_secrets, listen=listen, log=log
+    )
+    try:
+        if install_guard is not None:
+            install_guard(prepared)  # step 4: before any node module is imported
+        engine = load(prepared, sleep=sleep)
+    except BaseException:
+        if prepared.listener is not None:
+            prepared.listener.close()
+        raise
+    return engine, prepared
