@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tentacular.cli import commands_spec
+from tentacular.cli import commands_engine, commands_spec
 from tentacular.cli.output import GlobalOptions
 
 
@@ -47,3 +47,4 @@ def global_options(
 
 
 commands_spec.register(app)
+commands_engine.register(app)

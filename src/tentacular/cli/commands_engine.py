@@ -1,0 +1,143 @@
+"""`tntc run` (local runs on the embedded engine) and `tntc dev` (engine with hot reload).
+
+`tntc run NAME` without ``--local`` triggers a deployed workflow; that belongs to
+the cluster commands (``commands_cluster.run_deployed``) when they are installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+
+from tentacular.cli.common import finish, options_of
+from tentacular.cli.output import CommandResult, progress
+from tentacular.errors import InputError, TentacularError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run", help="Run a workflow: --local DIR on the embedded engine, or NAME on the cluster.")(run)
+    app.command("dev", help="Serve a workflow locally with hot reload.")(dev)
+
+
+def parse_input(text: str | None) -> Any:
+    """``--input`` as inline JSON or ``@file``; absent means ``{}`` like an empty /run body."""
+    if text is None:
+        return {}
+    source = "--input"
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read input file {path}: {exc.strerror or exc}") from None
+        source = str(path)
+    try:
+        value = json.loads(text) if text.strip() else {}
+    except ValueError as exc:
+        raise InputError(
+            f"{source} is not valid JSON: {exc}", hint='e.g. --input \'{"text": "hello"}\' or --input @input.json'
+        ) from None
+    return {} if value is None else value
+
+
+def run(
+    ctx: typer.Context,
+    target: Annotated[
+        str | None, typer.Argument(help="Workflow directory with --local; deployed workflow name otherwise.")
+    ] = None,
+    local: Annotated[bool, typer.Option("--local", help="Run on the embedded engine, no cluster.")] = False,
+    input_: Annotated[
+        str | None, typer.Option("--input", "-i", help="Root input as JSON, or @file.json.")
+    ] = None,
+    secrets: Annotated[
+        Path | None, typer.Option("--secrets", help="Secrets file or directory (replaces the cascade).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Deployed runs: seconds to wait for the result.")
+    ] = None,
+) -> None:
+    if not local:
+        _run_deployed(ctx, target, input_, timeout)
+        return
+    payload = parse_input(input_)
+    import asyncio
+
+    from tentacular.engine.logs import LogSink
+    from tentacular.engine.startup import boot
+
+    log = LogSink()
+    engine, _ = boot(target or ".", secrets_path=secrets, log=log)
+    workflow = engine.revision.workflow
+    progress(options_of(ctx), f"Running {workflow.name} v{workflow.version} locally...")
+
+    async def once() -> Any:
+        try:
+            return await engine.run(payload)
+        finally:
+            await engine.services.http.aclose()
+
+    result = asyncio.run(once())
+    execution = result.to_dict()
+    failed = len(execution["errors"])
+    summary = (
+        f"{workflow.name}: {len(execution['outputs'])} node(s) succeeded in {execution['timing']['durationMs']} ms"
+        if result.success
+        else f"{workflow.name}: {failed} node(s) failed"
+        + (f", {len(execution['cancelled'])} cancelled" if execution["cancelled"] else "")
+    )
+
+    def text(out: TextIO) -> None:
+        out.write(json.dumps(execution, indent=2, ensure_ascii=False) + "\n")
+
+    finish(
+        ctx,
+        CommandResult(
+            "run",
+            result.success,
+            summary,
+            hints=[] if result.success else [f"{node}: {message}" for node, message in execution["errors"].items()],
+            data={"workflow": workflow.name, "execution": execution},
+            text=text,
+        ),
+    )
+
+
+def _run_deployed(ctx: typer.Context, target: str | None, input_: str | None, timeout: float | None) -> None:
+    if importlib.util.find_spec("tentacular.cli.commands_cluster") is not None:
+        from tentacular.cli import commands_cluster
+
+        run_deployed = getattr(commands_cluster, "run_deployed", None)
+        if run_deployed is not None:
+            run_deployed(ctx, target, input_text=input_, timeout=timeout)
+            return
+    raise TentacularError(
+        "running a deployed workflow is not implemented in this build",
+        hint="run it locally instead: tntc run --local <dir>",
+    )
+
+
+def dev(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Workflow directory.")] = Path("."),
+    port: Annotated[int, typer.Option("-p", "--port", help="Listen port.")] = 8080,
+    host: Annotated[str, typer.Option("--host", help="Listen address.")] = "127.0.0.1",
+    secrets: Annotated[
+        Path | None, typer.Option("--secrets", help="Secrets file or directory (replaces the cascade).")
+    ] = None,
+) -> None:
+    import asyncio
+
+    from tentacular.engine.logs import LogSink
+    from tentacular.engine.service import log_banner, serve
+    from tentacular.engine.startup import boot
+
+    log = LogSink()
+    engine, prepared = boot(directory, secrets_path=secrets, listen=(host, port), log=log)
+    assert prepared.listener is not None
+    log_banner(engine, log, prepared.listener)
+    asyncio.run(serve(engine, prepared.listener, watch=True, grace_period=5.0))
+    finish(ctx, CommandResult("dev", True, "dev server stopped", show_status_line=False))
