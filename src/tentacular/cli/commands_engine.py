@@ -19,7 +19,9 @@ from tentacular.errors import InputError, TentacularError
 
 
 def register(app: typer.Typer) -> None:
-    app.command("run", help="Run a workflow: --local DIR on the embedded engine, or NAME on the cluster.")(run)
+    app.command("run", help="Run a workflow: --local DIR on the embedded engine, or NAME on the cluster.")(
+        run
+    )
     app.command("dev", help="Serve a workflow locally with hot reload.")(dev)
 
 
@@ -39,7 +41,8 @@ def parse_input(text: str | None) -> Any:
         value = json.loads(text) if text.strip() else {}
     except ValueError as exc:
         raise InputError(
-            f"{source} is not valid JSON: {exc}", hint='e.g. --input \'{"text": "hello"}\' or --input @input.json'
+            f"{source} is not valid JSON: {exc}",
+            hint='e.g. --input \'{"text": "hi"}\' or --input @input.json',
         ) from None
     return {} if value is None else value
 
@@ -82,13 +85,14 @@ def run(
 
     result = asyncio.run(once())
     execution = result.to_dict()
-    failed = len(execution["errors"])
-    summary = (
-        f"{workflow.name}: {len(execution['outputs'])} node(s) succeeded in {execution['timing']['durationMs']} ms"
-        if result.success
-        else f"{workflow.name}: {failed} node(s) failed"
-        + (f", {len(execution['cancelled'])} cancelled" if execution["cancelled"] else "")
-    )
+    duration = execution["timing"]["durationMs"]
+    if result.success:
+        summary = f"{workflow.name}: {len(execution['outputs'])} node(s) succeeded in {duration} ms"
+    else:
+        summary = f"{workflow.name}: {len(execution['errors'])} node(s) failed"
+        if execution["cancelled"]:
+            summary += f", {len(execution['cancelled'])} cancelled"
+    hints = [f"{node}: {message}" for node, message in execution["errors"].items()]
 
     def text(out: TextIO) -> None:
         out.write(json.dumps(execution, indent=2, ensure_ascii=False) + "\n")
@@ -99,7 +103,7 @@ def run(
             "run",
             result.success,
             summary,
-            hints=[] if result.success else [f"{node}: {message}" for node, message in execution["errors"].items()],
+            hints=hints,
             data={"workflow": workflow.name, "execution": execution},
             text=text,
         ),
@@ -107,9 +111,9 @@ def run(
 
 
 def _run_deployed(ctx: typer.Context, target: str | None, input_: str | None, timeout: float | None) -> None:
+    # The cluster commands are another module (and engineer's); use them when installed.
     if importlib.util.find_spec("tentacular.cli.commands_cluster") is not None:
-        from tentacular.cli import commands_cluster
-
+        commands_cluster = importlib.import_module("tentacular.cli.commands_cluster")
         run_deployed = getattr(commands_cluster, "run_deployed", None)
         if run_deployed is not None:
             run_deployed(ctx, target, input_text=input_, timeout=timeout)
@@ -122,7 +126,7 @@ def _run_deployed(ctx: typer.Context, target: str | None, input_: str | None, ti
 
 def dev(
     ctx: typer.Context,
-    directory: Annotated[Path, typer.Argument(help="Workflow directory.")] = Path("."),
+    directory: Annotated[Path, typer.Argument(help="Workflow directory.")] = Path(),
     port: Annotated[int, typer.Option("-p", "--port", help="Listen port.")] = 8080,
     host: Annotated[str, typer.Option("--host", help="Listen address.")] = "127.0.0.1",
     secrets: Annotated[
