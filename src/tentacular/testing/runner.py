@@ -8,6 +8,7 @@ passes here is the code that runs in a pod.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Mapping
@@ -59,6 +60,7 @@ class WorkflowUnderTest:
 
     loaded: LoadedWorkflow
     _functions: dict[str, NodeFunction | NodeLoadError] = field(default_factory=dict)
+    _prepared: set[str] = field(default_factory=set)
 
     @classmethod
     def open(cls, directory: Path) -> WorkflowUnderTest:
@@ -83,7 +85,10 @@ class WorkflowUnderTest:
             try:
                 path = resolve_node_path(self.directory, node, self.loaded.workflow.nodes[node].relative_path)
                 runtime = runtime_for(path)
-                runtime.prepare(self.nodes_dir)
+                if runtime.name not in self._prepared:
+                    # prepare() drops helper modules of the previous workflow; once per run is enough.
+                    runtime.prepare(self.nodes_dir)
+                    self._prepared.add(runtime.name)
                 cached = runtime.load(node, path, self.nodes_dir)
             except NodeLoadError as exc:
                 cached = exc
@@ -312,6 +317,10 @@ async def run_pipeline_test(directory: Path, *, enforcement: Enforcement = "stri
     records: dict[str, InvocationRecord] = {}
     raised: dict[str, BaseException] = {}
     notes = [] if fixture.file else ["no tests/fixtures/pipeline.json: root input {}, nothing mocked"]
+
+    for node in dag.order:  # load up front so import time does not count as node time
+        with contextlib.suppress(NodeLoadError):
+            wut.node_function(node)
 
     async def run_node(node: str, value: Any) -> Any:
         record = records[node] = InvocationRecord(node)
