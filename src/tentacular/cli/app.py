@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tentacular.cli import commands_engine, commands_spec
+from tentacular.cli import commands_engine, commands_spec, commands_testing
 from tentacular.cli.output import GlobalOptions
 
 
@@ -48,3 +48,4 @@ def global_options(
 
 commands_spec.register(app)
 commands_engine.register(app)
+commands_testing.register(app)
