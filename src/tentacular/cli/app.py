@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tentacular.cli import commands_engine, commands_spec, commands_testing
+from tentacular.cli import commands_build, commands_engine, commands_spec, commands_testing
 from tentacular.cli.output import GlobalOptions
 
 
@@ -47,5 +47,6 @@ def global_options(
 
 
 commands_spec.register(app)
-commands_engine.register(app)
+commands_build.register(app)
 commands_testing.register(app)
+commands_engine.register(app)

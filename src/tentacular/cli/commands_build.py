@@ -1,0 +1,214 @@
+"""``tntc build`` (engine image) and ``tntc deploy`` (``--dry-run`` renders, else the cluster layer)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
+
+import typer
+
+from tentacular.cli.common import finish, options_of
+from tentacular.cli.output import CommandResult, progress
+
+if TYPE_CHECKING:
+    from tentacular.spec import LoadedWorkflow
+
+DirArgument = Annotated[Path, typer.Argument(help="Workflow directory (or its workflow.yaml).")]
+FALLBACK_IMAGE = "tentacular-engine:latest"
+CLUSTER_MODULE = "tentacular.cli.commands_cluster"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("build", help="Build the engine image (plus the workflow's hash-pinned packages).")(build)
+    app.command("deploy", help="Deploy a workflow; --dry-run prints the manifests instead.")(deploy)
+
+
+def build(
+    ctx: typer.Context,
+    directory: DirArgument = Path(),
+    tag: Annotated[
+        str | None,
+        typer.Option(
+            "-t",
+            "--tag",
+            help="Image tag. Default: tentacular-engine:<tntc version>, or "
+            "tentacular-<workflow>:<workflow version> when the workflow declares Python packages.",
+        ),
+    ] = None,
+    registry: Annotated[
+        str | None,
+        typer.Option(
+            "-r", "--registry", help="Registry prefix host[:port][/path] (default: config `registry`)."
+        ),
+    ] = None,
+    push: Annotated[bool, typer.Option("--push", help="Push after building (needs a registry).")] = False,
+    platform: Annotated[
+        str | None,
+        typer.Option("--platform", help="Target platform, e.g. linux/amd64 (default: the host's)."),
+    ] = None,
+) -> None:
+    from tentacular.deploy.builder import BuildRequest, build_image
+    from tentacular.deploy.settings import cluster_target, environment_name, load_settings
+    from tentacular.spec import load_workflow
+
+    options = options_of(ctx)
+    loaded = load_workflow(directory)
+    settings = load_settings()
+    env_name = environment_name(options.env)
+    # Kind detection looks at the context the chosen environment deploys to (Q29).
+    target = cluster_target(settings.environment(env_name) if env_name else None)
+    request = BuildRequest(
+        loaded=loaded,
+        tag=tag,
+        registry=registry or settings.text("registry"),
+        push=push,
+        platform=platform,
+        kubeconfig=str(target.kubeconfig) if target.kubeconfig else None,
+        kube_context=target.context,
+    )
+    outcome = build_image(request, lambda message: progress(options, message))
+
+    def text(out: TextIO) -> None:
+        out.write(f"{outcome.image}\n")
+
+    summary = f"built {outcome.image}" + (" and pushed it" if outcome.pushed else "")
+    if outcome.kind_loaded:
+        summary += f" (loaded into kind cluster '{outcome.kind_cluster}')"
+    finish(
+        ctx,
+        CommandResult(
+            "build",
+            True,
+            summary,
+            hints=[*outcome.warnings, f"deploy with: tntc deploy {loaded.directory}"],
+            data=outcome.to_dict(),
+            text=text,
+        ),
+    )
+
+
+def deploy(
+    ctx: typer.Context,
+    directory: DirArgument = Path(),
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print every object in apply order (secret values masked); no cluster."
+        ),
+    ] = False,
+    image: Annotated[
+        str | None,
+        typer.Option(
+            "--image",
+            help="Engine image (default: .tentacular/base-image.txt, else tentacular-engine:latest).",
+        ),
+    ] = None,
+    runtime_class: Annotated[
+        str | None, typer.Option("--runtime-class", help='RuntimeClass (default gvisor); "" disables.')
+    ] = None,
+    image_pull_policy: Annotated[
+        str | None, typer.Option("--image-pull-policy", help="Always, IfNotPresent or Never.")
+    ] = None,
+    secrets: Annotated[
+        Path | None, typer.Option("--secrets", help="Secrets file or directory, replacing the local cascade.")
+    ] = None,
+    omit_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--omit-secrets", help="Leave the Secret out (it is managed elsewhere, e.g. in GitOps)."
+        ),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Skip the pre-deploy live test.")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Run the workflow once after deploying.")] = False,
+    warn: Annotated[
+        bool, typer.Option("--warn", help="Contract problems are warnings (audit mode).")
+    ] = False,
+) -> None:
+    if not dry_run:
+        _deploy_to_cluster(
+            ctx,
+            directory=directory,
+            image=image,
+            runtime_class=runtime_class,
+            image_pull_policy=image_pull_policy,
+            secrets_path=secrets,
+            omit_secrets=omit_secrets,
+            force=force,
+            verify=verify,
+            warn=warn,
+        )
+        return
+    from tentacular.deploy.manifests import (
+        DEFAULT_RUNTIME_CLASS,
+        ManifestOptions,
+        build_manifests,
+        object_ref,
+    )
+    from tentacular.deploy.render import mask_secrets, to_yaml
+    from tentacular.deploy.source import git_revision
+    from tentacular.engine.secrets import resolve_secrets
+    from tentacular.spec import load_workflow
+
+    options = options_of(ctx)
+    loaded = load_workflow(directory)
+    namespace = options.namespace or loaded.workflow.deployment.namespace or "default"
+    local = None if omit_secrets else resolve_secrets(loaded.directory, secrets, cluster_dir=None)
+    manifest_options = ManifestOptions(
+        namespace=namespace,
+        image=image or _built_image(loaded) or FALLBACK_IMAGE,
+        image_pull_policy=image_pull_policy or "Always",
+        runtime_class=DEFAULT_RUNTIME_CLASS if runtime_class is None else runtime_class,
+        secrets=local,
+        git_sha=git_revision(loaded.directory),
+    )
+    objects = mask_secrets(build_manifests(loaded, manifest_options))
+    if loaded.workflow.contract is None:
+        progress(options, "⚠ no contract: no NetworkPolicy is generated (legacy mode, unrestricted egress)")
+    summary = f"rendered {len(objects)} objects for {loaded.workflow.name} in namespace {namespace}" + (
+        " (secret values masked)" if any(o["kind"] == "Secret" for o in objects) else ""
+    )
+    data: dict[str, Any] = {
+        "dryRun": True,
+        "workflow": loaded.workflow.name,
+        "namespace": namespace,
+        "image": manifest_options.image,
+        "objects": objects,
+        "applyOrder": [object_ref(obj) for obj in objects],
+    }
+    rendered = to_yaml(objects)
+
+    def text(out: TextIO) -> None:
+        out.write(rendered)
+
+    if not options.json:
+        progress(options, summary)
+    finish(
+        ctx,
+        CommandResult("deploy", True, summary, data=data, text=text, show_status_line=False),
+    )
+
+
+def _built_image(loaded: LoadedWorkflow) -> str | None:
+    from tentacular.deploy.builder import BASE_IMAGE_FILE
+
+    path = loaded.directory / BASE_IMAGE_FILE
+    if not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8").strip() or None
+
+
+def _deploy_to_cluster(ctx: typer.Context, **request: Any) -> None:
+    """Hand over to the cluster layer, which owns config cascades, apply, prune and verify."""
+    from tentacular.errors import TentacularError
+
+    deploy_to_cluster = None
+    if importlib.util.find_spec(CLUSTER_MODULE) is not None:
+        module = importlib.import_module(CLUSTER_MODULE)
+        deploy_to_cluster = getattr(module, "deploy_to_cluster", None)
+    if deploy_to_cluster is None:
+        raise TentacularError(
+            "cluster deploy is unavailable in this installation of tntc",
+            hint="render the manifests instead: tntc deploy --dry-run --omit-secrets -o yaml",
+        )
+    deploy_to_cluster(ctx, **request)
