@@ -16,7 +16,7 @@ def render_report(report: TestReport, out: TextIO) -> None:
     title = "Pipeline Test" if report.mode == "pipeline" else "Test Results"
     out.write(f"─── {title}: {report.workflow} ───\n")
     for result in report.results:
-        _render_case(result, out)
+        render_case(result, out)
     executed = report.executed
     passed = sum(1 for result in executed if result.passed)
     out.write(f"\n{passed}/{len(executed)} {'nodes' if report.mode == 'pipeline' else 'tests'} passed\n")
@@ -25,7 +25,7 @@ def render_report(report: TestReport, out: TextIO) -> None:
     render_drift(report.drift, out)
 
 
-def _render_case(result: CaseResult, out: TextIO) -> None:
+def render_case(result: CaseResult, out: TextIO) -> None:
     if result.skipped:
         out.write(f"  {SKIP_MARK} {result.node}: no fixtures\n")
         return
