@@ -168,3 +168,27 @@ class DependencyError(TentacularError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self.message
+
+
+class ClusterApplyError(ClusterError):
+    """An apply stopped part-way; ``applied`` lists the objects already written, ``failed`` the one that broke."""
+
+    code = "apply_incomplete"
+
+
+class PreflightError(ClusterError):
+    """The cluster is not ready for this deploy; nothing was applied. ``checks`` says why."""
+
+    code = "preflight_failed"
+
+
+class RolloutTimeoutError(ClusterError):
+    """The Deployment did not become ready in time."""
+
+    code = "rollout_timeout"
+
+
+class TriggerRunError(ClusterError):
+    """A trigger pod could not deliver a run request or returned no execution result."""
+
+    code = "run_failed"
