@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from tentacular.cli import commands_build, commands_engine, commands_spec, commands_testing
+from tentacular.cli import commands_cluster
 from tentacular.cli.output import GlobalOptions
 
 
@@ -50,3 +51,4 @@ commands_spec.register(app)
 commands_build.register(app)
 commands_testing.register(app)
 commands_engine.register(app)
+commands_cluster.register(app)
