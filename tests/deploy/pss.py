@@ -1,4 +1,6 @@
-"""The Pod Security Standards "restricted" profile as a checker (kubernetes.io/docs/concepts/security/pod-security-standards/).
+"""The Pod Security Standards "restricted" profile as a checker.
+
+Source: https://kubernetes.io/docs/concepts/security/pod-security-standards/
 
 It implements every control of the Baseline and Restricted levels that a pod spec can
 violate, so the tests can assert that generated pods pass and that broken ones fail.
@@ -10,7 +12,16 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 ALLOWED_VOLUME_TYPES = frozenset(
-    {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
+    {
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "persistentVolumeClaim",
+        "projected",
+        "secret",
+    }
 )
 SAFE_SYSCTLS = frozenset(
     {

@@ -35,7 +35,9 @@ def test_every_object_validates(version: str, full_workflow: LoadedWorkflow) -> 
 
 
 def test_the_validator_rejects_a_broken_object(full_workflow: LoadedWorkflow) -> None:
-    deployment = next(o for _, objs in every_rendering(full_workflow) for o in objs if o["kind"] == "Deployment")
+    deployment = next(
+        o for _, objs in every_rendering(full_workflow) for o in objs if o["kind"] == "Deployment"
+    )
     deployment["spec"]["replicas"] = "one"
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, VERSIONS[-1], strict=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
@@ -202,10 +202,13 @@ def _deploy_to_cluster(ctx: typer.Context, **request: Any) -> None:
     """Hand over to the cluster layer, which owns config cascades, apply, prune and verify."""
     from tentacular.errors import TentacularError
 
-    deploy_to_cluster = None
-    if importlib.util.find_spec(CLUSTER_MODULE) is not None:
+    try:
         module = importlib.import_module(CLUSTER_MODULE)
-        deploy_to_cluster = getattr(module, "deploy_to_cluster", None)
+    except ModuleNotFoundError as exc:
+        if exc.name != CLUSTER_MODULE:
+            raise  # the module exists but is broken: that is a bug, not "unavailable"
+        module = None
+    deploy_to_cluster = getattr(module, "deploy_to_cluster", None)
     if deploy_to_cluster is None:
         raise TentacularError(
             "cluster deploy is unavailable in this installation of tntc",

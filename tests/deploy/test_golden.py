@@ -1,0 +1,50 @@
+"""Golden files: the full object list of each example, as ``tntc deploy --dry-run -o yaml`` prints it.
+
+Regenerate after an intended change with ``TNTC_UPDATE_GOLDEN=1 pytest tests/deploy/test_golden.py``
+and review the diff like any other code change.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tentacular.deploy.manifests import ManifestOptions, build_manifests
+from tentacular.deploy.render import mask_secrets, to_yaml
+from tentacular.spec import LoadedWorkflow
+from tests.deploy.conftest import EXAMPLE_NAMES, FULL_SECRETS, example_objects
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("TNTC_UPDATE_GOLDEN") == "1"
+
+
+def _compare(name: str, rendered: str) -> None:
+    path = GOLDEN / f"{name}.yaml"
+    if UPDATE:
+        path.write_text(rendered, encoding="utf-8")
+        return
+    if not path.exists():
+        pytest.fail(f"{path} is missing; create it with TNTC_UPDATE_GOLDEN=1")
+    expected = path.read_text(encoding="utf-8")
+    assert rendered == expected, (
+        f"{name} differs from {path}; if intended, regenerate with TNTC_UPDATE_GOLDEN=1"
+    )
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_example(name: str) -> None:
+    _compare(name, to_yaml(mask_secrets(example_objects(name))))
+
+
+def test_full_featured_workflow(full_workflow: LoadedWorkflow) -> None:
+    options = ManifestOptions(
+        namespace="sink", secrets=FULL_SECRETS, git_sha="0" * 40, deployed_by="ci", source_path="flows/sink"
+    )
+    _compare("kitchen-sink", to_yaml(mask_secrets(build_manifests(full_workflow, options))))
+
+
+def test_no_unexpected_golden_files() -> None:
+    expected = {f"{name}.yaml" for name in [*EXAMPLE_NAMES, "kitchen-sink"]}
+    assert {p.name for p in GOLDEN.glob("*.yaml")} == expected
