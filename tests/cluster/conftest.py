@@ -37,6 +37,14 @@ def clock() -> Iterator[FakeClock]:
 def emulator() -> Iterator[KubeEmulator]:
     emu = KubeEmulator().start()
     emu.add_namespace("default")
+    emu.put(
+        {
+            "apiVersion": "node.k8s.io/v1",
+            "kind": "RuntimeClass",
+            "metadata": {"name": "gvisor"},
+            "handler": "runsc",
+        }
+    )
     try:
         yield emu
     finally:
@@ -59,7 +67,9 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def kubeconfig(emulator: KubeEmulator, isolated: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> Path:
+def kubeconfig(
+    emulator: KubeEmulator, isolated: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> Path:
     path = emulator.kubeconfig(isolated / "kubeconfig")
     monkeypatch.setenv("KUBECONFIG", str(path))
     return path
