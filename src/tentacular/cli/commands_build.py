@@ -119,25 +119,39 @@ def deploy(
             "--omit-secrets", help="Leave the Secret out (it is managed elsewhere, e.g. in GitOps)."
         ),
     ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Skip the pre-deploy live test.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", "--skip-live-test", help="Skip the pre-deploy live test.")
+    ] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Run the workflow once after deploying.")] = False,
     warn: Annotated[
         bool, typer.Option("--warn", help="Contract problems are warnings (audit mode).")
     ] = False,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the rollout.")] = True,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds to wait for rollout/run.")
+    ] = None,
+    cluster_registry: Annotated[str | None, typer.Option("--cluster-registry", hidden=True)] = None,
 ) -> None:
+    from tentacular.errors import UsageError
+
+    if cluster_registry is not None:
+        raise UsageError("--cluster-registry is deprecated; use --image instead")
     if not dry_run:
-        _deploy_to_cluster(
-            ctx,
-            directory=directory,
-            image=image,
-            runtime_class=runtime_class,
-            image_pull_policy=image_pull_policy,
-            secrets_path=secrets,
-            omit_secrets=omit_secrets,
-            force=force,
-            verify=verify,
-            warn=warn,
-        )
+        request: dict[str, Any] = {
+            "directory": directory,
+            "image": image,
+            "runtime_class": runtime_class,
+            "image_pull_policy": image_pull_policy,
+            "secrets_path": secrets,
+            "omit_secrets": omit_secrets,
+            "force": force,
+            "verify": verify,
+            "warn": warn,
+            "wait": wait,
+        }
+        if timeout is not None:
+            request["timeout"] = timeout
+        _deploy_to_cluster(ctx, **request)
         return
     from tentacular.deploy.manifests import (
         DEFAULT_RUNTIME_CLASS,
