@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -74,20 +75,20 @@ FULL_WORKFLOW: dict[str, Any] = {
         "rbac": {"clusterRole": {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}},
     },
 }
-FULL_NODE_FILES = {
+FULL_NODE_FILES: dict[str, str | bytes] = {
     "nodes/fetch.py": "from helpers.util import double\n\nasync def run(ctx, input):\n    return double(1)\n",
     "nodes/db/store.py": "async def run(ctx, input):\n    return input\n",
     "nodes/helpers/util.py": "def double(x):\n    return 2 * x\n",
     "nodes/helpers/__init__.py": "",
     "nodes/data/table.bin": b"\x00\xff\x10binary",
 }
-FULL_SECRETS = {
+FULL_SECRETS: dict[str, dict[str, Any]] = {
     "github": {"token": SECRET_TOKEN},
     "db": {"password": SECRET_PASSWORD, "nested": {"list": [1, 2], "flag": True}},
 }
 
 
-def write_tree(directory: Path, workflow: dict[str, Any] | str, files: dict[str, str | bytes]) -> Path:
+def write_tree(directory: Path, workflow: dict[str, Any] | str, files: Mapping[str, str | bytes]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     text = workflow if isinstance(workflow, str) else yaml.safe_dump(workflow, sort_keys=False)
     (directory / "workflow.yaml").write_text(text, encoding="utf-8")

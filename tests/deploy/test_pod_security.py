@@ -46,7 +46,7 @@ def _container(spec: dict[str, Any]) -> dict[str, Any]:
     return container
 
 
-BREAKAGES: dict[str, Callable[[dict[str, Any]], None]] = {
+BREAKAGES: dict[str, Callable[[dict[str, Any]], object]] = {
     "privileged": lambda s: _container(s)["securityContext"].update(privileged=True),
     "privilege escalation": lambda s: _container(s)["securityContext"].pop("allowPrivilegeEscalation"),
     "root user": lambda s: _container(s)["securityContext"].update(runAsUser=0),

@@ -78,7 +78,7 @@ def test_apply_order(full_workflow: LoadedWorkflow) -> None:
 
 
 def test_no_secrets_no_secret_object(full_workflow: LoadedWorkflow) -> None:
-    for secrets in (None, {}):
+    for secrets in (None, dict[str, dict[str, Any]]()):
         kinds = [o["kind"] for o in build_manifests(full_workflow, ManifestOptions(secrets=secrets))]
         assert "Secret" not in kinds
 
