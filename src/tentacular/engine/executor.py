@@ -151,6 +151,7 @@ async def execute(
     waiting = {node: len(parents[node]) for node in dag.nodes}
     running: dict[str, asyncio.Task[None]] = {}
     expired: set[str] = set()
+    begun: set[str] = set()
     all_done: asyncio.Future[None] = loop.create_future()
     timeout_ms = _ms(timeout)
     failed = False
@@ -173,6 +174,7 @@ async def execute(
         # A timer per attempt instead of asyncio.timeout(): same cancellation, half the cost.
         nonlocal failed
         began = clock()
+        begun.add(node)
         output: Any = None
         message: str | None = None
         try:
@@ -217,9 +219,14 @@ async def execute(
             errors[node] = redactor.text(message) if redactor is not None else message
             if not failed:
                 failed = True
-                for other, task in running.items():
-                    if other != node:
-                        task.cancel()
+                for other, task in list(running.items()):
+                    if other == node:
+                        continue
+                    task.cancel()
+                    if other not in begun:
+                        # Cancelled before its first step, the task never runs its own
+                        # bookkeeping; it never started, so it is neither failed nor cancelled.
+                        del running[other]
         else:
             outputs[node] = output
             if not failed:
