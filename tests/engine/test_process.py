@@ -1,0 +1,169 @@
+"""The engine as a process: start-up failure, SIGTERM draining, hot reload (F-065, F-091…F-095)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import WorkflowWriter
+
+WAIT = 15.0  # upper bound for polling loops; they finish as soon as the condition holds
+
+
+class EngineProcess:
+    def __init__(self, workflow: Path, *extra: str) -> None:
+        env = {**os.environ, "TENTACULAR_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tentacular.engine",
+                "--workflow",
+                str(workflow),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.port = int(
+            self.wait_for(lambda line: "Listening on http://" in line).rsplit(":", 1)[1].split('"')[0]
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def messages(self) -> list[str]:
+        out = []
+        for line in list(self.lines):
+            try:
+                out.append(json.loads(line)["msg"])
+            except (ValueError, KeyError):
+                out.append(line)
+        return out
+
+    def wait_for(self, predicate: Callable[[str], bool], start: int = 0) -> str:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            for line in self.lines[start:]:
+                if predicate(line):
+                    return line
+            if self.proc.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.02)
+        raise AssertionError("engine never logged the expected line:\n" + "\n".join(self.lines))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture
+def engine_process() -> Iterator[Callable[..., EngineProcess]]:
+    started: list[EngineProcess] = []
+
+    def start(workflow: Path, *extra: str) -> EngineProcess:
+        process = EngineProcess(workflow, *extra)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def poll(fn: Callable[[], object], expect: object) -> object:
+    deadline = time.monotonic() + WAIT
+    value = fn()
+    while value != expect and time.monotonic() < deadline:
+        time.sleep(0.05)
+        value = fn()
+    return value
+
+
+def test_startup_failure_exits_1_with_message(make_flow: WorkflowWriter) -> None:
+    flow = make_flow({"x": "run = 3\n"})
+    done = subprocess.run(
+        [sys.executable, "-m", "tentacular.engine", "--workflow", str(flow), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "TENTACULAR_LOG_FORMAT": "text"},
+    )
+    assert done.returncode == 1
+    assert 'Engine failed to start: node "x": run in nodes/x.py is a int, not a function' in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_sigterm_lets_the_running_request_finish_then_exits_0(
+    make_flow: WorkflowWriter, engine_process: Callable[..., EngineProcess]
+) -> None:
+    slow = "import asyncio\n\nasync def run(ctx, input):\n    await asyncio.sleep(2)\n    return 'done'\n"
+    engine = engine_process(make_flow({"slow": slow}), "--grace-period", "10")
+    result: dict[str, httpx.Response] = {}
+    request = threading.Thread(
+        target=lambda: result.update(r=httpx.post(engine.url + "/run", json={}, timeout=20))
+    )
+    request.start()
+    in_flight = poll(lambda: httpx.get(engine.url + "/health?detail=1").json()["inFlight"], 1)
+    assert in_flight == 1
+    engine.proc.send_signal(signal.SIGTERM)
+    request.join(20)
+    assert result["r"].status_code == 200 and result["r"].json()["outputs"] == {"slow": "done"}
+    assert engine.proc.wait(20) == 0
+    assert "Shutting down..." in engine.messages()
+
+
+def test_hot_reload_edit_break_and_add_node(
+    make_flow: WorkflowWriter, engine_process: Callable[..., EngineProcess]
+) -> None:
+    flow = make_flow({"first": "async def run(ctx, input):\n    return 1\n"})
+    engine = engine_process(flow, "--watch")
+    engine.wait_for(lambda line: "Watching" in line)
+
+    def outputs() -> object:
+        return httpx.post(engine.url + "/run", json={}).json()["outputs"]
+
+    assert outputs() == {"first": 1}
+    (flow / "nodes" / "first.py").write_text("async def run(ctx, input):\n    return 2\n")
+    assert poll(outputs, {"first": 2}) == {"first": 2}
+
+    mark = len(engine.lines)
+    (flow / "nodes" / "first.py").write_text("async def run(ctx, input):\n    return (\n")
+    failure = engine.wait_for(lambda line: "Reload failed" in line, start=mark)
+    assert "syntax error at nodes/first.py:2" in failure
+    assert outputs() == {"first": 2}  # the previous version keeps serving
+
+    (flow / "nodes" / "first.py").write_text("async def run(ctx, input):\n    return 3\n")
+    (flow / "nodes" / "second.py").write_text("async def run(ctx, input):\n    return input + 10\n")
+    text = (flow / "workflow.yaml").read_text()
+    text = text.replace("nodes:\n", "nodes:\n  second:\n    path: ./nodes/second.py\n", 1)
+    text = text.replace("edges: []", "edges:\n- from: first\n  to: second")
+    (flow / "workflow.yaml").write_text(text)
+    expected = {"first": 3, "second": 13}
+    assert poll(outputs, expected) == expected
