@@ -43,6 +43,16 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="seconds in-flight runs get on SIGTERM",
     )
     parser.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest /run body in bytes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes sharing the port (default 1; --watch forces 1)",
+    )
+    # D4 (guard engineer): the runtime permission guard is on unless this local-debugging switch is given.
+    parser.add_argument(
+        "--no-guard", action="store_true", help="local debugging only: disable the runtime permission guard"
+    )
     return parser.parse_args(list(argv))
 
 
@@ -114,31 +124,45 @@ async def serve(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tentacular.engine.startup import boot
+    from tentacular.engine.guard import guard_for  # D4: start-up step 4
+    from tentacular.engine.startup import complete_boot, prepare
     from tentacular.errors import TentacularError
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
     log = LogSink()
-    try:
-        engine, prepared = boot(
-            args.workflow, secrets_path=args.secrets, listen=(args.host, args.port), log=log
-        )
-    except TentacularError as exc:
+    workers = 1 if args.watch else max(1, args.workers)
+
+    def fail(exc: TentacularError) -> int:
         log.engine("error", f"Engine failed to start: {exc.message}")
         for issue in getattr(exc, "issues", []):
             log.engine("error", f"  {issue.render()}")
         if exc.hint:
             log.engine("error", f"  hint: {exc.hint}")
         return 1
-    assert prepared.listener is not None
-    log_banner(engine, log, prepared.listener)
-    asyncio.run(
-        serve(
-            engine,
-            prepared.listener,
-            grace_period=args.grace_period,
-            max_body=args.max_body,
-            watch=args.watch,
+
+    try:
+        prepared = prepare(args.workflow, secrets_path=args.secrets, listen=(args.host, args.port), log=log)
+    except TentacularError as exc:
+        return fail(exc)
+    listener = prepared.listener
+    assert listener is not None
+
+    def boot_and_serve(first: bool) -> int:
+        try:
+            engine = complete_boot(prepared, install_guard=guard_for(enabled=not args.no_guard, log=log))
+        except TentacularError as exc:
+            return fail(exc)
+        if first:
+            log_banner(engine, log, listener)
+        asyncio.run(
+            serve(engine, listener, grace_period=args.grace_period, max_body=args.max_body, watch=args.watch)
         )
-    )
-    return 0
+        return 0
+
+    if workers == 1:
+        return boot_and_serve(first=True)
+    from tentacular.engine.workers import run_workers
+
+    # Fork before the guard (which forbids fork); each worker installs it and imports the nodes.
+    log.engine("info", f"Starting {workers} worker processes")
+    return run_workers(workers, boot_and_serve)

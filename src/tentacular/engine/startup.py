@@ -106,12 +106,18 @@ def boot(
     prepared = prepare(
         workflow, secrets_path=secrets_path, cluster_secrets=cluster_secrets, listen=listen, log=log
     )
+    return complete_boot(prepared, install_guard=install_guard, sleep=sleep), prepared
+
+
+def complete_boot(
+    prepared: PreparedEngine, *, install_guard: GuardInstaller | None = None, sleep: Sleep | None = None
+) -> WorkflowEngine:
+    """Steps 4-5 (separate so ``--workers`` can fork between step 3 and the guard, which forbids fork)."""
     try:
         if install_guard is not None:
             install_guard(prepared)  # step 4: before any node module is imported
-        engine = load(prepared, sleep=sleep)
+        return load(prepared, sleep=sleep)
     except BaseException:
         if prepared.listener is not None:
             prepared.listener.close()
         raise
-    return engine, prepared
