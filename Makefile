@@ -19,6 +19,7 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/tntc validate example-workflows/word-counter
 	$(BIN)/tntc visualize example-workflows/word-counter
+	$(BIN)/tntc run --local example-workflows/word-counter --input '{"text": "the cat and the hat and the bat"}'
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks example-workflows

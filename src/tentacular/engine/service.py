@@ -87,6 +87,7 @@ async def serve(
     config = uvicorn.Config(
         app,
         lifespan="off",
+        ws="none",  # no websocket routes; "auto" imports wsproto (~17 ms of start-up)
         log_config=None,
         log_level="warning",
         access_log=False,

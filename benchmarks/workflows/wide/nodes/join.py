@@ -1,0 +1,5 @@
+"""Counts its parents."""
+
+
+async def run(ctx, input):
+    return {"parents": len(input)}

@@ -1,0 +1,5 @@
+"""Does nothing."""
+
+
+async def run(ctx, input):
+    return {"ok": True}
