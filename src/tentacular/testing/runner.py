@@ -371,7 +371,7 @@ async def run_pipeline_test(directory: Path, *, enforcement: Enforcement = "stri
         elif node in execution.cancelled:
             result.error = "cancelled: another node failed first"
         elif node not in execution.outputs:
-            result.error = "not run: an upstream node failed"
+            result.error = "not run: the run stopped at the first failure"
         elif record is not None and record.unmatched:
             result.error = "request without a matching mock: " + "; ".join(record.unmatched)
         else:
