@@ -141,3 +141,16 @@ def test_live_is_handed_to_the_cluster_commands(monkeypatch: pytest.MonkeyPatch)
     assert main(["test", "wf", "--live", "--keep", "--timeout", "2m"]) == 0
     assert calls == [{"target": "wf", "keep": True, "timeout": 120.0, "warn": False}]
     assert main(["test", "wf", "--live", "--timeout", "soon"]) == 2
+
+
+def test_node_prints_do_not_corrupt_the_json_envelope(
+    make_wf: BuildWorkflow, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = make_wf(
+        {"chatty": "def run(ctx, input):\n    print('hello from the node')\n    return 1\n"},
+        fixtures={"chatty.json": {"input": {}, "expected": 1}},
+    )
+    assert main(["test", str(directory), "-o", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["status"] == "pass"
+    assert "hello from the node" in err

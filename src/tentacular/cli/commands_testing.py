@@ -92,7 +92,7 @@ def _live(ctx: typer.Context, target: str, *, keep: bool, timeout: str, warn: bo
     except ValueError:
         raise UsageError(f'invalid --timeout "{timeout}"', hint="e.g. --timeout 120s or 2m") from None
     try:
-        from tentacular.cli.commands_cluster import run_live_test  # type: ignore[attr-defined,unused-ignore]
+        from tentacular.cli.commands_cluster import run_live_test
     except ImportError:
         raise UsageError(
             "tntc test --live is not available in this build (no cluster commands installed)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -392,13 +393,18 @@ async def run_pipeline_test(directory: Path, *, enforcement: Enforcement = "stri
 def run_tests(
     target: str | Path | None = None, *, pipeline: bool = False, enforcement: Enforcement = "strict"
 ) -> TestReport:
-    """Blocking entry point for the CLI."""
+    """Blocking entry point for the CLI.
+
+    A node's ``print()`` goes to stderr while the cases run: stdout belongs to the
+    report (with ``-o json`` it must hold exactly one JSON document).
+    """
     directory, node = parse_target(target)
-    if pipeline:
-        if node is not None:
-            raise InputError(
-                f"--pipeline runs the whole workflow; {directory / node} is not a workflow directory",
-                hint="pass the workflow directory, or drop --pipeline to test one node",
-            )
-        return asyncio.run(run_pipeline_test(directory, enforcement=enforcement))
-    return asyncio.run(run_node_tests(directory, node, enforcement=enforcement))
+    if pipeline and node is not None:
+        raise InputError(
+            f"--pipeline runs the whole workflow; {directory / node} is not a workflow directory",
+            hint="pass the workflow directory, or drop --pipeline to test one node",
+        )
+    with contextlib.redirect_stdout(sys.stderr):
+        if pipeline:
+            return asyncio.run(run_pipeline_test(directory, enforcement=enforcement))
+        return asyncio.run(run_node_tests(directory, node, enforcement=enforcement))
