@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from tentacular.spec.cron import cron_problem
 from tentacular.spec.ports import PortSpec, parse_port_spec
 
 WORKFLOW_NAME_RE = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
@@ -111,17 +112,13 @@ Cidr = Annotated[str, AfterValidator(_validate_cidr), Field(json_schema_extra={"
 
 
 def _validate_cron(value: str) -> str:
-    from croniter import croniter  # lazy: only workflows with cron triggers pay for it
-
-    fields = value.split()
-    if not value.startswith("@") and len(fields) != 5:
+    problem = cron_problem(value)
+    if problem:
         raise PydanticCustomError(
             "cron_schedule",
-            'invalid cron schedule "{value}": expected 5 fields (minute hour day month weekday)',
-            {"value": value},
+            'invalid cron schedule "{value}": {problem}',
+            {"value": value, "problem": problem},
         )
-    if not croniter.is_valid(value):
-        raise PydanticCustomError("cron_schedule", 'invalid cron schedule "{value}"', {"value": value})
     return value
 
 
