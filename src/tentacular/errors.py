@@ -171,7 +171,7 @@ class DependencyError(TentacularError, KeyError):
 
 
 class ClusterApplyError(ClusterError):
-    """An apply stopped part-way; ``applied`` lists the objects already written, ``failed`` the one that broke."""
+    """An apply stopped part-way: ``applied`` lists the objects written, ``failed`` the one that broke."""
 
     code = "apply_incomplete"
 

@@ -11,8 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tentacular.cli import commands_build, commands_engine, commands_spec, commands_testing
-from tentacular.cli import commands_cluster
+from tentacular.cli import commands_build, commands_cluster, commands_engine, commands_spec, commands_testing
 from tentacular.cli.output import GlobalOptions
 
 
@@ -47,8 +46,9 @@ def global_options(
     ctx.obj = GlobalOptions(output=output.value, namespace=namespace, env=env, debug=debug)
 
 
+# Order of `tntc --help`: author, run, test, ship, operate.
 commands_spec.register(app)
-commands_build.register(app)
-commands_testing.register(app)
 commands_engine.register(app)
+commands_testing.register(app)
+commands_build.register(app)
 commands_cluster.register(app)
