@@ -62,6 +62,9 @@ def run(
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="Deployed runs: seconds to wait for the result.")
     ] = None,
+    no_guard: Annotated[  # D4 (guard engineer)
+        bool, typer.Option("--no-guard", help="Local debugging only: disable the runtime permission guard.")
+    ] = False,
 ) -> None:
     if not local:
         _run_deployed(ctx, target, input_, timeout)
@@ -73,7 +76,11 @@ def run(
     from tentacular.engine.startup import boot
 
     log = LogSink()
-    engine, _ = boot(target or ".", secrets_path=secrets, log=log)
+    from tentacular.engine.guard import guard_for  # D4: the guard is on for local runs too
+
+    engine, _ = boot(
+        target or ".", secrets_path=secrets, log=log, install_guard=guard_for(enabled=not no_guard, log=log)
+    )
     workflow = engine.revision.workflow
     progress(options_of(ctx), f"Running {workflow.name} v{workflow.version} locally...")
 
@@ -132,6 +139,9 @@ def dev(
     secrets: Annotated[
         Path | None, typer.Option("--secrets", help="Secrets file or directory (replaces the cascade).")
     ] = None,
+    no_guard: Annotated[  # D4 (guard engineer)
+        bool, typer.Option("--no-guard", help="Local debugging only: disable the runtime permission guard.")
+    ] = False,
 ) -> None:
     import asyncio
 
@@ -140,7 +150,15 @@ def dev(
     from tentacular.engine.startup import boot
 
     log = LogSink()
-    engine, prepared = boot(directory, secrets_path=secrets, listen=(host, port), log=log)
+    from tentacular.engine.guard import guard_for  # D4: the guard is on for tntc dev too
+
+    engine, prepared = boot(
+        directory,
+        secrets_path=secrets,
+        listen=(host, port),
+        log=log,
+        install_guard=guard_for(enabled=not no_guard, log=log),
+    )
     assert prepared.listener is not None
     log_banner(engine, log, prepared.listener)
     asyncio.run(serve(engine, prepared.listener, watch=True, grace_period=5.0))

@@ -120,7 +120,7 @@ class NetworkRules:
         if not self.restricted or host is None:
             return
         if isinstance(host, bytes):
-            host = host.decode("idna", "replace")
+            host = host.decode("ascii", "replace")
         if not isinstance(host, str) or not host or parse_ip(host) is not None:
             return  # no DNS query for a literal; the connection is checked
         name = host.lower().rstrip(".")
@@ -140,7 +140,7 @@ class NetworkRules:
         """Record what a declared (or, with CIDR grants, any) name resolved to."""
         if not self.restricted or not isinstance(host, str | bytes):
             return
-        name = (host.decode("idna", "replace") if isinstance(host, bytes) else host).lower().rstrip(".")
+        name = (host.decode("ascii", "replace") if isinstance(host, bytes) else host).lower().rstrip(".")
         if parse_ip(name) is not None:
             return  # a literal resolves to itself; there is nothing to learn
         grants = self._names.get(name, ())
@@ -259,6 +259,18 @@ class NetworkRules:
                 f'{{toCIDR: {cidr}, ports: ["{port}/UDP"]}} to contract.networkPolicy.additionalEgress'
             )
         granted = sorted(p for p, t in self._addresses.get(address, ()) if t == transport)
+        covering = [rule for rule in self._cidrs if rule.network.version == address.version]
+        covering = [rule for rule in covering if address in rule.network and rule.transport == transport]
+        if covering and not granted:
+            rule = covering[0]
+            ports = ", ".join(
+                sorted({f"{r.port}/{r.transport}" for r in covering if r.source == rule.source})
+            )
+            return GuardViolation(
+                f"connection to {_where(shown, port)} refused: {text} is inside {rule.network} "
+                f'("{rule.source}") for port(s) {ports} only — add "{port}/{transport}" to the dynPorts '
+                f'of dependency "{rule.source}"'
+            )
         if granted:
             reason = f"{text} is declared for port(s) {', '.join(map(str, granted))} only"
         elif origin:

@@ -46,6 +46,9 @@ def reload_now(engine: WorkflowEngine, log: LogSink, changed: list[str] | None =
     except ValueError as exc:  # the DAG compiler's cycle message
         log.engine("error", f"Reload failed, the previous version keeps serving: {exc}")
         return False
+    from tentacular.engine.guard import follow_reload  # D4: the guard follows the reloaded contract
+
+    follow_reload(revision.workflow, str(revision.directory.resolve()))
     dag = revision.dag
     log.engine("info", f"Reloaded: {len(dag.nodes)} node(s), {len(dag.stages)} stage(s)")
     return True
