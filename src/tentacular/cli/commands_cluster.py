@@ -28,8 +28,7 @@ DEFAULT_TIMEOUT = 120.0
 def register(app: typer.Typer) -> None:
     from tentacular.cli import commands_cluster_ops
 
-    if not any(command.name == "deploy" for command in app.registered_commands):
-        app.command("deploy", help="Deploy a workflow to Kubernetes (server-side apply).")(deploy)
+    # `tntc deploy` itself lives in commands_build (it also renders --dry-run); it calls deploy_to_cluster.
     app.command("undeploy", help="Remove a deployed workflow and everything it created.")(undeploy)
     commands_cluster_ops.register(app)
 
@@ -65,43 +64,6 @@ def target_for(
 def _say(ctx: typer.Context) -> Any:
     options = options_of(ctx)
     return lambda message: progress(options, message)
-
-
-def deploy(
-    ctx: typer.Context,
-    directory: Annotated[Path, typer.Argument(help="Workflow directory.")] = Path(),
-    image: Annotated[str | None, typer.Option("--image", help="Engine image (default: cascade).")] = None,
-    runtime_class: Annotated[
-        str | None, typer.Option("--runtime-class", help='RuntimeClass; "" disables gVisor.')
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", "--skip-live-test", help="Skip the dev-environment live test.")
-    ] = False,
-    verify: Annotated[bool, typer.Option("--verify", help="Run the workflow once after deploying.")] = False,
-    warn: Annotated[
-        bool, typer.Option("--warn", help="Contract problems are warnings (audit mode).")
-    ] = False,
-    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the rollout.")] = True,
-    timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for rollout/run.")
-    ] = DEFAULT_TIMEOUT,
-    cluster_registry: Annotated[str | None, typer.Option("--cluster-registry", hidden=True)] = None,
-) -> None:
-    from tentacular.errors import UsageError
-
-    if cluster_registry is not None:
-        raise UsageError("--cluster-registry is deprecated; use --image instead")
-    deploy_to_cluster(
-        ctx,
-        directory,
-        image=image,
-        runtime_class=runtime_class,
-        force=force,
-        verify=verify,
-        warn=warn,
-        wait=wait,
-        timeout=timeout,
-    )
 
 
 def deploy_to_cluster(

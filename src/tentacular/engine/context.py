@@ -196,15 +196,25 @@ class Context:
 
     async def fetch(self, service: str, path: str, *, method: str = "GET", **kwargs: Any) -> httpx.Response:
         """Legacy ``ctx.fetch``: ``https://api.<service>.com<path>`` with auth from ``ctx.secrets``."""
-        url = path if path.startswith("http") else f"https://api.{service}.com{path}"
-        keys = self._services.secrets.get(service, {})
-        headers: dict[str, str] = {}
-        if keys.get("token"):
-            headers["Authorization"] = f"Bearer {keys['token']}"
-        if keys.get("api_key"):
-            headers["X-API-Key"] = str(keys["api_key"])
-        headers.update(kwargs.pop("headers", None) or {})
+        url, headers = legacy_fetch_request(
+            service, path, self._services.secrets, kwargs.pop("headers", None)
+        )
         return await self._services.http.get().request(method, url, headers=headers, **kwargs)
 
     def __repr__(self) -> str:
         return f"<Context node={self.node_id!r} run={self.run_id!r}>"
+
+
+def legacy_fetch_request(
+    service: str, path: str, secrets: Mapping[str, Mapping[str, Any]], extra_headers: Mapping[str, str] | None
+) -> tuple[str, dict[str, str]]:
+    """URL and headers of a legacy ``ctx.fetch`` (F-055/F-056): token → Bearer, api_key → X-API-Key."""
+    url = path if path.startswith("http") else f"https://api.{service}.com{path}"
+    keys = secrets.get(service, {})
+    headers: dict[str, str] = {}
+    if keys.get("token"):
+        headers["Authorization"] = f"Bearer {keys['token']}"
+    if keys.get("api_key"):
+        headers["X-API-Key"] = str(keys["api_key"])
+    headers.update(extra_headers or {})
+    return url, headers

@@ -22,6 +22,7 @@ from tentacular.engine.context import (
     EngineServices,
     SharedHttpClient,
     connection_for,
+    legacy_fetch_request,
 )
 from tentacular.engine.logs import LogSink
 from tentacular.errors import UnmockedRequestError
@@ -243,14 +244,9 @@ class MockContext(Context):
         import httpx
 
         self.record.direct_fetches.append((service, path))
-        url = path if path.startswith("http") else f"https://api.{service}.com{path}"
-        keys = self._mock_services.secrets.get(service, {})
-        headers: dict[str, str] = {}
-        if keys.get("token"):
-            headers["Authorization"] = f"Bearer {keys['token']}"
-        if keys.get("api_key"):
-            headers["X-API-Key"] = str(keys["api_key"])
-        headers.update(kwargs.pop("headers", None) or {})
+        url, headers = legacy_fetch_request(
+            service, path, self._mock_services.secrets, kwargs.pop("headers", None)
+        )
         mocks = self._mocks.get(service, {})
 
         def answer(request: httpx.Request) -> httpx.Response:
