@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tentacular.engine.secrets import Redactor
-from tentacular.errors import TentacularError
+from tentacular.errors import GuardViolation, TentacularError
 from tentacular.spec import Dag
 
 RunNode = Callable[[str, Any], Awaitable[Any]]
@@ -39,7 +39,29 @@ def describe_exception(node: str, error: BaseException) -> str:
     if isinstance(error, TentacularError):
         return error.message
     text = str(error)
+    # D4 (guard engineer): client libraries wrap guard refusals ("All connection attempts failed");
+    # the run's error must still name the refused resource and the contract change, as the log does.
+    refusal = wrapped_guard_refusal(error)
+    if refusal is not None and refusal not in text:
+        text = f"{text}: {refusal}" if text else refusal
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def wrapped_guard_refusal(error: BaseException) -> str | None:
+    """The message of a GuardViolation in ``error``'s cause/context chain or exception group."""
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending and len(seen) < 50:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, GuardViolation):
+            return str(current)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+    return None
 
 
 def current_task_cancelling() -> int:

@@ -274,9 +274,13 @@ def _record_resolutions(guard: RuntimeGuard) -> None:
     )
 
     @functools.wraps(getaddrinfo)
-    def recorded_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        infos = getaddrinfo(host, port, *args, **kwargs)
-        guard.network.remember(host, (info[4][0] for info in infos))
+    def recorded_getaddrinfo(
+        host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+    ) -> Any:
+        infos = getaddrinfo(host, port, family, type, proto, flags)
+        addresses = [info[4][0] for info in infos]
+        guard.network.remember(host, addresses)
+        guard.network.check_resolved(host, port, type, addresses)
         return infos
 
     @functools.wraps(gethostbyname)

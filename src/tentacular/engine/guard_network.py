@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,7 +96,7 @@ class _CidrRule:
 class NetworkRules:
     """What may be resolved and connected to; remembers what declared names resolved to."""
 
-    def __init__(self, policy: RuntimePolicy, *, extra_hosts: Iterable[HostGrant] = ()) -> None:
+    def __init__(self, policy: RuntimePolicy, *, extra_hosts: Sequence[HostGrant] = ()) -> None:
         self.restricted = policy.network_restricted
         self._names: dict[str, list[HostGrant]] = {}
         self._addresses: dict[IPAddress, set[tuple[int, str]]] = {}
@@ -109,6 +109,8 @@ class NetworkRules:
             else:
                 self._addresses.setdefault(address, set()).add((grant.port, grant.transport))
         self._cidrs = tuple(_cidr_rule(grant) for grant in policy.cidrs)
+        # Left out of refusal messages: nobody declares the engine's own port in a contract.
+        self._listener_ports = {g.port for g in extra_hosts if g.dependency == ENGINE_LISTENER}
         # dynamic-target (and additionalEgress) targets are not known by name, so any name
         # may be resolved there; the connection is then checked address by address.
         self.resolve_any_name = bool(self._cidrs)
@@ -121,8 +123,14 @@ class NetworkRules:
             return
         if isinstance(host, bytes):
             host = host.decode("ascii", "replace")
-        if not isinstance(host, str) or not host or parse_ip(host) is not None:
-            return  # no DNS query for a literal; the connection is checked
+        if not isinstance(host, str) or not host:
+            return
+        literal = parse_ip(host)
+        if literal is not None:
+            # No DNS query for a literal, but refusing here already gives the caller the reason:
+            # clients such as anyio fold connect() errors into "All connection attempts failed".
+            self._check_literal(literal, port_number(port), sock_type)
+            return
         name = host.lower().rstrip(".")
         wanted = port_number(port)
         grants = self._names.get(name)
@@ -135,6 +143,26 @@ class NetworkRules:
             if self.resolve_any_name:
                 return
             raise self._wrong_port(host, wanted, transports, grants)
+
+    def _check_literal(self, address: IPAddress, port: int | None, sock_type: int) -> None:
+        if port is None:
+            return
+        transports = ("TCP", "UDP") if sock_type == 0 else (transport_of(sock_type),)
+        if not any(self.allows_address(address, port, t) for t in transports):
+            raise self._undeclared_address(address, port, transports[0])
+
+    def check_resolved(self, host: object, port: object, sock_type: int, addresses: Sequence[object]) -> None:
+        """After a lookup allowed only by CIDR grants: refuse early when no result is reachable."""
+        if not self.restricted or not self.resolve_any_name or not isinstance(host, str | bytes):
+            return
+        name = (host.decode("ascii", "replace") if isinstance(host, bytes) else host).lower().rstrip(".")
+        wanted = port_number(port)
+        if wanted is None or name in self._names or parse_ip(name) is not None:
+            return
+        transports = ("TCP", "UDP") if sock_type == 0 else (transport_of(sock_type),)
+        parsed = [ip for ip in map(parse_ip, addresses) if ip is not None]
+        if parsed and not any(self.allows_address(ip, wanted, t) for ip in parsed for t in transports):
+            raise self._undeclared_address(parsed[0], wanted, transports[0])
 
     def remember(self, host: object, addresses: Iterable[object]) -> None:
         """Record what a declared (or, with CIDR grants, any) name resolved to."""
@@ -258,7 +286,9 @@ class NetworkRules:
                 f"UDP datagram to {_where(shown, port)} refused: not declared in the contract — add "
                 f'{{toCIDR: {cidr}, ports: ["{port}/UDP"]}} to contract.networkPolicy.additionalEgress'
             )
-        granted = sorted(p for p, t in self._addresses.get(address, ()) if t == transport)
+        granted = sorted(
+            p for p, t in self._addresses.get(address, ()) if t == transport and p not in self._listener_ports
+        )
         covering = [rule for rule in self._cidrs if rule.network.version == address.version]
         covering = [rule for rule in covering if address in rule.network and rule.transport == transport]
         if covering and not granted:
