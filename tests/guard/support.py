@@ -118,8 +118,15 @@ def write_workflow(
 class EngineProcess:
     """`python -m tentacular.engine` on a free port; stderr (JSON log lines) collected."""
 
-    def __init__(self, workflow: Path, *, env: dict[str, str], extra_args: tuple[str, ...] = ()) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        workflow: Path,
+        *,
+        env: dict[str, str],
+        extra_args: tuple[str, ...] = (),
+        port: int | None = None,
+    ) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         argv = [PYTHON, "-m", "tentacular.engine", "--workflow", str(workflow), "--port", str(self.port)]
         argv += ["--host", "127.0.0.1", "--grace-period", "1", *extra_args]

@@ -162,7 +162,9 @@ def test_environment_outside_the_allow_list_is_absent(engine: tuple[EngineProces
 def test_the_engine_logs_its_guard_at_start(engine: tuple[EngineProcess, int]) -> None:
     process, _port = engine
     messages = [r.get("msg", "") for r in process.records()]
-    assert any("runtime permission guard installed (contract mode)" in m for m in messages)
+    assert any(
+        "runtime permission guard installed (network: as declared in the contract)" in m for m in messages
+    )
     assert not any("legacy mode" in m for m in messages)
 
 

@@ -90,9 +90,10 @@ class RuntimeGuard:
         sys.addaudithook(self._hook)
         _active = self
         self.installed = True
+        network = "as declared in the contract" if self.policy.network_restricted else "unrestricted"
         self._say(
             "debug",
-            f"runtime permission guard installed ({self.policy.mode} mode); {removed} "
+            f"runtime permission guard installed (network: {network}); {removed} "
             "environment variable(s) outside the allow-list removed",
         )
         if not self.policy.network_restricted:
