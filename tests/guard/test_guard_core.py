@@ -88,6 +88,9 @@ def contract_run(outside: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
         attempt("os.fork", lambda: os.fork())
         attempt("posix_spawn", lambda: os.posix_spawn("/bin/true", ["true"], {{}}))
         attempt("execv", lambda: os.execv("/bin/true", ["true"]))
+        import multiprocessing.util
+        spawn = multiprocessing.util.spawnv_passfds
+        attempt("multiprocessing spawn", lambda: spawn("/bin/true", ["true"], ()))
         attempt("ctypes load", lambda: ctypes.CDLL("libc.so.6"))
         attempt("ctypes symbol", lambda: ctypes.pythonapi.Py_IsInitialized())
         attempt("ctypes memory", lambda: ctypes.c_int.from_address(0))
@@ -192,6 +195,7 @@ def test_allowed_file_use_works(contract_run: dict[str, Any], name: str) -> None
         ("os.fork", "starting a process (os.fork) refused"),
         ("posix_spawn", "(os.posix_spawn: ['true']) refused"),
         ("execv", "(os.exec: ['true']) refused"),
+        ("multiprocessing spawn", "(_posixsubprocess.fork_exec: ['true']) refused"),
         ("ctypes load", "loading native library 'libc.so.6' (ctypes) refused"),
         ("ctypes symbol", "resolving native symbol 'Py_IsInitialized' (ctypes) refused"),
         ("ctypes memory", "reading raw memory (ctypes from_address) refused"),

@@ -86,6 +86,7 @@ class RuntimeGuard:
             raise TentacularError("the runtime permission guard is already installed in this process")
         removed = scrub_environment(self.policy.env_allow, self.policy.env_prefixes)
         _refuse_cffi_loading(self._say)
+        _refuse_direct_fork_exec(self._say)
         _record_resolutions(self)
         sys.addaudithook(self._hook)
         _active = self
@@ -257,6 +258,26 @@ def _refuse_cffi_loading(say: Reporter) -> None:
         raise refusal
 
     setattr(backend, "load_library", load_library)  # noqa: B010  (mypy cannot see module attributes)
+
+
+def _refuse_direct_fork_exec(say: Reporter) -> None:
+    """multiprocessing's spawn/forkserver start processes through ``_posixsubprocess.fork_exec``
+    directly, which raises no audit event; callers look it up at call time, so it is replaced."""
+    if importlib.util.find_spec("_posixsubprocess") is None:
+        return
+    module = importlib.import_module("_posixsubprocess")
+
+    def fork_exec(*args: Any, **_kwargs: Any) -> Any:
+        program = args[0] if args else None
+        refusal = GuardViolation(
+            f"starting a process (_posixsubprocess.fork_exec: {_short(program)}) refused: nodes may not "
+            "run programs or fork — no contract entry allows it; use a Python library, or call a "
+            "service declared in contract.dependencies"
+        )
+        say("error", str(refusal))
+        raise refusal
+
+    setattr(module, "fork_exec", fork_exec)  # noqa: B010
 
 
 def _record_resolutions(guard: RuntimeGuard) -> None:
