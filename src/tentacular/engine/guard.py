@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from tentacular.engine.guard_files import FileRules, fd_path, python_read_paths
 from tentacular.engine.guard_network import NetworkRules, listener_grants
+from tentacular.engine.secrets import CLUSTER_SECRETS_DIR
 from tentacular.errors import GuardViolation, TentacularError
 from tentacular.spec.policy import HostGrant, RuntimePolicy, runtime_policy
 
@@ -43,7 +44,6 @@ LEGACY_WARNING = (
     "no contract in workflow.yaml: nodes may reach any host (legacy mode) — add a contract with "
     "dependencies to restrict egress; files, processes and native code stay guarded"
 )
-CLUSTER_SECRETS_DIR = "/app/secrets"
 
 Reporter = Callable[[str, str], None]
 Handler = Callable[[tuple[Any, ...]], None]
@@ -339,7 +339,7 @@ def active_guard() -> RuntimeGuard | None:
 
 
 def policy_for(workflow: Workflow, workflow_dir: str) -> RuntimePolicy:
-    return runtime_policy(workflow, workflow_dir=workflow_dir, secrets_dirs=(CLUSTER_SECRETS_DIR,))
+    return runtime_policy(workflow, workflow_dir=workflow_dir, secrets_dirs=(str(CLUSTER_SECRETS_DIR),))
 
 
 def install_for(prepared: PreparedEngine) -> RuntimeGuard:
