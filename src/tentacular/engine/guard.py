@@ -93,7 +93,7 @@ class RuntimeGuard:
         self.installed = True
         network = "as declared in the contract" if self.policy.network_restricted else "unrestricted"
         self._say(
-            "debug",
+            "info",
             f"runtime permission guard installed (network: {network}); {removed} "
             "environment variable(s) outside the allow-list removed",
         )

@@ -43,13 +43,15 @@ class LogSink:
         *,
         stream: TextIO | None = None,
         fmt: LogFormat | None = None,
-        level: str = "debug",
+        level: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.format: LogFormat = fmt or detect_format(self.stream)
         self.redactor = redactor or Redactor(())
-        self.min_rank = _LEVEL_RANK.get(level, 0)
+        # Debug lines (node debug output, guard details) only when asked for.
+        chosen = level or os.environ.get("TENTACULAR_LOG_LEVEL", "info").lower()
+        self.min_rank = _LEVEL_RANK.get(chosen, _LEVEL_RANK["info"])
         self._clock = clock
         self._lock = threading.Lock()
 
