@@ -9,7 +9,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from tentacular.spec.fields import HOSTNAME_RE, Cidr, Identifier, PortSpecField, SecretRef, SpecModel
+from tentacular.spec.fields import (
+    HOSTNAME_RE,
+    Cidr,
+    ExtensibleModel,
+    Identifier,
+    PortSpecField,
+    SecretRef,
+    SpecModel,
+)
 from tentacular.spec.ports import KNOWN_PROTOCOLS, default_port
 
 
@@ -36,7 +44,7 @@ _REQUIRED_BY_PROTOCOL: dict[str, tuple[str, ...]] = {
 }
 
 
-class Dependency(SpecModel):
+class Dependency(ExtensibleModel):
     """One external service a workflow may reach (INVENTORY §2.6.2)."""
 
     protocol: str = Field(min_length=1)
@@ -107,14 +115,6 @@ class Dependency(SpecModel):
         """Declared port, else the protocol's default port (D2 unified table)."""
         return self.port if self.port is not None else default_port(self.protocol)
 
-    @property
-    def extensions(self) -> dict[str, Any]:
-        return {k: v for k, v in (self.model_extra or {}).items() if k.startswith("x-")}
-
-    @property
-    def unknown_keys(self) -> list[str]:
-        return [k for k in super().unknown_keys if not k.startswith("x-")]
-
 
 def _is_ip(value: str) -> bool:
     try:
@@ -138,7 +138,7 @@ def _empty_if_none(value: Any) -> Any:
     return {} if value is None else value
 
 
-class Contract(SpecModel):
+class Contract(ExtensibleModel):
     """Every external service the workflow may reach; secrets and egress derive from it."""
 
     version: Literal["1"] = Field(json_schema_extra={"const": "1"})
@@ -161,11 +161,3 @@ class Contract(SpecModel):
     @property
     def additional_egress(self) -> list[EgressOverride]:
         return self.network_policy.additional_egress if self.network_policy else []
-
-    @property
-    def extensions(self) -> dict[str, Any]:
-        return {k: v for k, v in (self.model_extra or {}).items() if k.startswith("x-")}
-
-    @property
-    def unknown_keys(self) -> list[str]:
-        return [k for k in super().unknown_keys if not k.startswith("x-")]

@@ -168,6 +168,18 @@ class SpecModel(BaseModel):
         return sorted(self.model_extra or {})
 
 
+class ExtensibleModel(SpecModel):
+    """A model whose ``x-`` keys are extensions: kept, exposed, and not warned about."""
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {k: v for k, v in (self.model_extra or {}).items() if k.startswith("x-")}
+
+    @property
+    def unknown_keys(self) -> list[str]:
+        return [k for k in super().unknown_keys if not k.startswith("x-")]
+
+
 def duration_seconds(value: str) -> float:
     match = re.match(DURATION_RE, value)
     if not match:
