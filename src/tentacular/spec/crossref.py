@@ -15,6 +15,11 @@ from tentacular.spec.dag import find_cycles
 from tentacular.spec.model import NodeSpec
 from tentacular.spec.yamlsource import PathKey
 
+_NOT_SERVED_YET = {
+    "queue": "run it with a manual or cron trigger for now; NATS subscriptions are planned (D9)",
+    "webhook": "run it with a manual or cron trigger for now; signed webhook routes are planned (D9)",
+}
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -66,11 +71,11 @@ def _check_triggers(triggers: Any) -> Iterator[Finding]:
             else:
                 seen[name] = index
         kind = trigger.get("type")
-        if kind == "webhook" and trigger.get("path") and not trigger.get("provider"):
+        if isinstance(kind, str) and kind in _NOT_SERVED_YET:
             yield Finding(
-                ("triggers", index, "path"),
-                "webhook triggers with only a path are served by no engine route yet",
-                hint="set provider (e.g. github) to receive signed deliveries on /webhook/<provider>",
+                ("triggers", index, "type"),
+                f"{kind} triggers are validated but not yet served by this engine version",
+                hint=_NOT_SERVED_YET[kind],
                 severity="warning",
             )
 
