@@ -6,7 +6,6 @@ the cluster commands (``commands_cluster.run_deployed``) when they are installed
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Annotated, Any, TextIO
@@ -15,7 +14,7 @@ import typer
 
 from tentacular.cli.common import finish, options_of
 from tentacular.cli.output import CommandResult, progress
-from tentacular.errors import InputError, TentacularError
+from tentacular.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
@@ -118,17 +117,9 @@ def run(
 
 
 def _run_deployed(ctx: typer.Context, target: str | None, input_: str | None, timeout: float | None) -> None:
-    # The cluster commands are another module (and engineer's); use them when installed.
-    if importlib.util.find_spec("tentacular.cli.commands_cluster") is not None:
-        commands_cluster = importlib.import_module("tentacular.cli.commands_cluster")
-        run_deployed = getattr(commands_cluster, "run_deployed", None)
-        if run_deployed is not None:
-            run_deployed(ctx, target, input_text=input_, timeout=timeout)
-            return
-    raise TentacularError(
-        "running a deployed workflow is not implemented in this build",
-        hint="run it locally instead: tntc run --local <dir>",
-    )
+    from tentacular.cli.commands_cluster import run_deployed
+
+    run_deployed(ctx, target, input_text=input_, timeout=timeout)
 
 
 def dev(
