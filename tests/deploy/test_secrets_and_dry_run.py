@@ -213,11 +213,3 @@ def test_deploy_without_dry_run_hands_over_to_the_cluster_layer(
     [request] = calls
     assert request["directory"] == full_workflow.directory
     assert (request["image"], request["runtime_class"], request["force"]) == ("x:1", "", False)
-
-
-def test_deploy_without_a_cluster_layer_explains(
-    full_workflow: LoadedWorkflow, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
-    monkeypatch.setitem(sys.modules, "tentacular.cli.commands_cluster", types.ModuleType("empty"))
-    assert main(["deploy", str(full_workflow.directory)]) == 1
-    assert "cluster deploy is unavailable" in capsys.readouterr().err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
@@ -16,7 +15,6 @@ if TYPE_CHECKING:
 
 DirArgument = Annotated[Path, typer.Argument(help="Workflow directory (or its workflow.yaml).")]
 FALLBACK_IMAGE = "tentacular-engine:latest"
-CLUSTER_MODULE = "tentacular.cli.commands_cluster"
 
 
 def register(app: typer.Typer) -> None:
@@ -214,18 +212,6 @@ def _built_image(loaded: LoadedWorkflow) -> str | None:
 
 def _deploy_to_cluster(ctx: typer.Context, **request: Any) -> None:
     """Hand over to the cluster layer, which owns config cascades, apply, prune and verify."""
-    from tentacular.errors import TentacularError
+    from tentacular.cli.commands_cluster import deploy_to_cluster
 
-    try:
-        module = importlib.import_module(CLUSTER_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != CLUSTER_MODULE:
-            raise  # the module exists but is broken: that is a bug, not "unavailable"
-        module = None
-    deploy_to_cluster = getattr(module, "deploy_to_cluster", None)
-    if deploy_to_cluster is None:
-        raise TentacularError(
-            "cluster deploy is unavailable in this installation of tntc",
-            hint="render the manifests instead: tntc deploy --dry-run --omit-secrets -o yaml",
-        )
     deploy_to_cluster(ctx, **request)
