@@ -149,3 +149,22 @@ def test_removing_cron_trigger_prunes_cronjob(
     assert code == 0, doc
     assert {"object": "CronJob/hn-digest-cron", "action": "pruned"} in doc["manifests"]
     assert emulator.objects("cronjobs", "default") == {}
+
+
+def test_logs_follow_streams_the_running_pod(
+    emulator: KubeEmulator, kubeconfig: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = copy_example("word-counter", tmp_path)
+    code, doc, _ = tntc(capsys, "deploy", str(directory), "--force", "--runtime-class", "")
+    assert code == 0, doc
+    pod = next(iter(emulator.objects("pods", "default")))
+    emulator.sim.logs[("default", pod)] = ["first line", "second line"]
+    emulator.clear_requests()
+
+    assert main(["logs", "word-counter", "-f", "--tail", "5"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "first line\nsecond line\n"  # the log itself, nothing else, on stdout
+    assert f"Logs of {pod}" in err
+    (request,) = [r for r in emulator.calls("GET", "pods") if r.path.endswith("/log")]
+    assert request.query["follow"] == "true"
+    assert request.query["tailLines"] == "5"
