@@ -79,3 +79,12 @@ def make_workflow(tmp_path: Path) -> WorkflowFactory:
         return write_workflow(target, copy.deepcopy(VALID_WORKFLOW) if data is None else data, node_files)
 
     return factory
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's ~/.tentacular, kubeconfig or TENTACULAR_ENV."""
+    home = tmp_path_factory.mktemp("tentacular-home")
+    monkeypatch.setenv("TENTACULAR_HOME", str(home))
+    monkeypatch.setenv("KUBECONFIG", str(home / "no-kubeconfig"))
+    monkeypatch.delenv("TENTACULAR_ENV", raising=False)

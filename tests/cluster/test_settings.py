@@ -10,6 +10,7 @@ import yaml
 
 from tentacular.deploy.settings import (
     Settings,
+    default_engine_image,
     environment_name,
     load_settings,
     merge_configs,
@@ -70,7 +71,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     (
         "defaults",
         {},
-        {"namespace": "project-ns", "image": "tentacular-engine:latest", "runtimeClass": "gvisor"},
+        {"namespace": "project-ns", "image": default_engine_image(), "runtimeClass": "gvisor"},
     ),
     ("flag wins", {"namespace_flag": "x", "env_name": "dev"}, {"namespace": "x"}),
     ("env namespace", {"env_name": "dev", "workflow_namespace": "wf"}, {"namespace": "dev-wf"}),

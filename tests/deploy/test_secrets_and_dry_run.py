@@ -16,6 +16,7 @@ from tentacular.cli.main import main
 from tentacular.deploy.labels import standard_labels
 from tentacular.deploy.manifests import APPLY_ORDER, ManifestOptions, build_manifests
 from tentacular.deploy.secret_manifest import MASK, secret_file_content
+from tentacular.deploy.settings import default_engine_image
 from tentacular.engine.secrets import load_directory
 from tentacular.spec import LoadedWorkflow
 from tests.conftest import EXAMPLES
@@ -186,7 +187,7 @@ def test_dry_run_option_cascade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         return deployment
 
     pod = render()["spec"]["template"]["spec"]
-    assert pod["containers"][0]["image"] == "tentacular-engine:latest"
+    assert pod["containers"][0]["image"] == default_engine_image()  # what `tntc build` tags
     assert pod["runtimeClassName"] == "gvisor"
     assert render()["metadata"]["namespace"] == "default"
     (directory / ".tentacular").mkdir()

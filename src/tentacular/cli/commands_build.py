@@ -11,10 +11,9 @@ from tentacular.cli.common import finish, options_of
 from tentacular.cli.output import CommandResult, progress
 
 if TYPE_CHECKING:
-    from tentacular.spec import LoadedWorkflow
+    pass
 
 DirArgument = Annotated[Path, typer.Argument(help="Workflow directory (or its workflow.yaml).")]
-FALLBACK_IMAGE = "tentacular-engine:latest"
 
 
 def register(app: typer.Typer) -> None:
@@ -99,7 +98,8 @@ def deploy(
         str | None,
         typer.Option(
             "--image",
-            help="Engine image (default: .tentacular/base-image.txt, else tentacular-engine:latest).",
+            help="Engine image (default: environment, .tentacular/base-image.txt, "
+            "tentacular-engine:<version>).",
         ),
     ] = None,
     runtime_class: Annotated[
@@ -151,30 +151,26 @@ def deploy(
             request["timeout"] = timeout
         _deploy_to_cluster(ctx, **request)
         return
-    from tentacular.deploy.manifests import (
-        DEFAULT_RUNTIME_CLASS,
-        ManifestOptions,
-        build_manifests,
-        object_ref,
-    )
+    from tentacular.cli.commands_cluster import target_for
+    from tentacular.deploy.manifests import object_ref
+    from tentacular.deploy.plan import local_secrets_for, render_objects
     from tentacular.deploy.render import mask_secrets, to_yaml
-    from tentacular.deploy.source import git_revision
-    from tentacular.engine.secrets import resolve_secrets
     from tentacular.spec import load_workflow
 
     options = options_of(ctx)
     loaded = load_workflow(directory)
-    namespace = options.namespace or loaded.workflow.deployment.namespace or "default"
-    local = None if omit_secrets else resolve_secrets(loaded.directory, secrets, cluster_dir=None)
-    manifest_options = ManifestOptions(
-        namespace=namespace,
-        image=image or _built_image(loaded) or FALLBACK_IMAGE,
-        image_pull_policy=image_pull_policy or "Always",
-        runtime_class=DEFAULT_RUNTIME_CLASS if runtime_class is None else runtime_class,
-        secrets=local,
-        git_sha=git_revision(loaded.directory),
+    # The same cascades and rendering as the real deploy, so the reviewed output is what gets applied.
+    target = target_for(
+        ctx,
+        workflow_namespace=loaded.workflow.deployment.namespace,
+        workflow_dir=loaded.directory,
+        image=image,
+        runtime_class=runtime_class,
+        pull_policy=image_pull_policy,
     )
-    objects = mask_secrets(build_manifests(loaded, manifest_options))
+    local = None if omit_secrets else local_secrets_for(loaded, target, secrets)
+    objects = mask_secrets(render_objects(loaded, target, local))
+    namespace = target.namespace.value
     if loaded.workflow.contract is None:
         progress(options, "⚠ no contract: no NetworkPolicy is generated (legacy mode, unrestricted egress)")
     summary = f"rendered {len(objects)} objects for {loaded.workflow.name} in namespace {namespace}" + (
@@ -184,7 +180,7 @@ def deploy(
         "dryRun": True,
         "workflow": loaded.workflow.name,
         "namespace": namespace,
-        "image": manifest_options.image,
+        "image": target.image.value,
         "objects": objects,
         "applyOrder": [object_ref(obj) for obj in objects],
     }
@@ -199,15 +195,6 @@ def deploy(
         ctx,
         CommandResult("deploy", True, summary, data=data, text=text, show_status_line=False),
     )
-
-
-def _built_image(loaded: LoadedWorkflow) -> str | None:
-    from tentacular.deploy.builder import BASE_IMAGE_FILE
-
-    path = loaded.directory / BASE_IMAGE_FILE
-    if not path.is_file():
-        return None
-    return path.read_text(encoding="utf-8").strip() or None
 
 
 def _deploy_to_cluster(ctx: typer.Context, **request: Any) -> None:

@@ -87,8 +87,8 @@ def deploy_to_cluster(
         contract_gate,
         deploy_workflow,
         live_test,
-        local_secrets_for,
     )
+    from tentacular.deploy.plan import local_secrets_for
     from tentacular.deploy.settings import environment_name, load_settings
     from tentacular.errors import TentacularError
     from tentacular.spec import load_workflow
@@ -301,7 +301,8 @@ def run_live_test(
     input: Any = None,
 ) -> None:
     """``tntc test --live``: deploy to an environment (default dev), run once, clean up (F-138…F-142)."""
-    from tentacular.deploy.kube.deploy import DeployRun, contract_gate, live_test, local_secrets_for
+    from tentacular.deploy.kube.deploy import DeployRun, contract_gate, live_test
+    from tentacular.deploy.plan import local_secrets_for
     from tentacular.deploy.settings import environment_name
     from tentacular.errors import TentacularError
     from tentacular.spec import load_workflow

@@ -210,7 +210,7 @@ def audit(
 ) -> None:
     from tentacular.deploy.kube.audit import audit_workflow
     from tentacular.deploy.kube.client import connect
-    from tentacular.deploy.kube.deploy import local_secrets_for, render_objects
+    from tentacular.deploy.plan import local_secrets_for, render_objects
     from tentacular.errors import InputError
     from tentacular.spec import load_workflow
 

@@ -22,6 +22,7 @@ from tentacular.deploy.dockerfile import LOCKFILE_NAME, DockerfileOptions, rende
 from tentacular.deploy.imageref import ImageRef, resolve_image_tag
 from tentacular.deploy.kind import KindCluster, detect_kind
 from tentacular.deploy.requirements import PinnedRequirement, render_lockfile, workflow_requirements
+from tentacular.deploy.settings import default_engine_image
 from tentacular.deploy.wheel import build_engine_wheel, engine_version
 from tentacular.errors import BuildError, ToolNotFoundError, UsageError
 from tentacular.spec import LoadedWorkflow
@@ -73,7 +74,7 @@ def default_tag(loaded: LoadedWorkflow, has_requirements: bool) -> str:
     """Engine-only images are named after the engine version; workflow images after the workflow."""
     if has_requirements:
         return f"tentacular-{loaded.workflow.name}:{loaded.workflow.version}"
-    return f"tentacular-engine:{engine_version()}"
+    return default_engine_image()
 
 
 def find_container_tool(environ: Mapping[str, str] | None = None) -> str:

@@ -21,7 +21,6 @@ CONFIG_FILE = "config.yaml"
 HOME_ENV = "TENTACULAR_HOME"
 ENV_NAME_ENV = "TENTACULAR_ENV"
 DEFAULT_NAMESPACE = "default"
-DEFAULT_IMAGE = "tentacular-engine:latest"
 DEFAULT_RUNTIME_CLASS = "gvisor"
 BASE_IMAGE_FILE = Path(".tentacular") / "base-image.txt"
 ENVIRONMENT_FIELDS = (
@@ -36,6 +35,13 @@ ENVIRONMENT_FIELDS = (
 )
 
 Enforcement = Literal["strict", "audit"]
+
+
+def default_engine_image() -> str:
+    """The tag `tntc build` gives the engine-only image, so build and deploy agree by default."""
+    from tentacular.deploy.wheel import engine_version
+
+    return f"tentacular-engine:{engine_version()}"
 
 
 def tentacular_home() -> Path:
@@ -217,7 +223,7 @@ def resolve_namespace(
 
 
 def resolve_image(flag: str | None, environment: Environment | None, workflow_dir: Path | None) -> Resolved:
-    """``--image`` > env > ``.tentacular/base-image.txt`` > ``tentacular-engine:latest`` (F-163)."""
+    """``--image`` > env > ``.tentacular/base-image.txt`` > ``tentacular-engine:<tntc version>`` (F-163)."""
     if flag:
         return Resolved(flag, "flag")
     if environment and environment.image:
@@ -228,7 +234,7 @@ def resolve_image(flag: str | None, environment: Environment | None, workflow_di
             text = recorded.read_text(encoding="utf-8").strip()
             if text:
                 return Resolved(text, str(BASE_IMAGE_FILE))
-    return Resolved(DEFAULT_IMAGE, "default")
+    return Resolved(default_engine_image(), "default")
 
 
 @dataclass(frozen=True)

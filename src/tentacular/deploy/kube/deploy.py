@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tentacular.deploy.kube.apply import ApplyReport, ObjectAction, apply_objects, remove_workflow
@@ -19,6 +18,7 @@ from tentacular.deploy.kube.checks import Check, run_checks
 from tentacular.deploy.kube.client import KubeClient, connect
 from tentacular.deploy.kube.trigger import RunOutcome, trigger_workflow
 from tentacular.deploy.kube.waiting import wait_for_rollout
+from tentacular.deploy.plan import render_objects
 from tentacular.deploy.settings import DeployTarget
 from tentacular.errors import PreflightError, SpecError, TentacularError
 from tentacular.spec import LoadedWorkflow
@@ -81,22 +81,6 @@ def contract_gate(loaded: LoadedWorkflow, *, strict: bool, say: Say) -> list[str
     for note in notes:
         say(f"⚠️  WARNING: {note}")
     return notes
-
-
-def render_objects(
-    loaded: LoadedWorkflow, target: DeployTarget, secrets: dict[str, dict[str, Any]] | None
-) -> list[dict[str, Any]]:
-    from tentacular.deploy.manifests import ManifestOptions, build_manifests
-
-    options = ManifestOptions(
-        namespace=target.namespace.value,
-        image=target.image.value,
-        image_pull_policy=target.pull_policy,
-        runtime_class=target.runtime_class.value or None,
-        secrets=secrets or None,
-        config_overrides=dict(target.environment.config_overrides) if target.environment else None,
-    )
-    return build_manifests(loaded, options)
 
 
 def preflight(
@@ -218,24 +202,3 @@ def cleanup(kube: KubeClient, name: str, namespace: str, run: DeployRun, say: Sa
             say(f"  ⚠ cleanup failed: {error.message}")
             return
         phase.detail = f"{len(removed)} objects removed"
-
-
-def local_secrets_for(
-    loaded: LoadedWorkflow, target: DeployTarget, explicit_path: Path | None = None
-) -> dict[str, dict[str, Any]]:
-    """``--secrets``, else the environment's ``secrets_source``, replaces the local cascade (Q1, Q6)."""
-    from tentacular.engine.secrets import local_secrets, resolve_secrets
-    from tentacular.errors import SecretsError
-
-    if explicit_path is not None:
-        return resolve_secrets(loaded.directory, explicit_path, cluster_dir=None)
-    explicit: Path | None = target.environment.secrets_path(loaded.directory) if target.environment else None
-    if explicit is not None:
-        if not explicit.exists():
-            raise SecretsError(
-                f"secrets_source {explicit} of environment {target.environment and target.environment.name} "
-                "does not exist",
-                hint="fix secrets_source with: tntc configure --env NAME --secrets-source PATH",
-            )
-        return resolve_secrets(loaded.directory, explicit, cluster_dir=None)
-    return local_secrets(loaded.directory)

@@ -1,0 +1,50 @@
+"""What a deploy of a workflow to a resolved target consists of: its secrets and its objects.
+
+Shared by the real deploy, ``tntc deploy --dry-run`` and ``tntc audit``, so the reviewed
+rendering, the applied objects and the audited expectation are one and the same.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tentacular.deploy.manifests import ManifestOptions, build_manifests
+from tentacular.deploy.settings import DeployTarget
+from tentacular.deploy.source import git_revision
+from tentacular.engine.secrets import local_secrets, resolve_secrets
+from tentacular.errors import SecretsError
+from tentacular.spec import LoadedWorkflow
+
+
+def render_objects(
+    loaded: LoadedWorkflow, target: DeployTarget, secrets: dict[str, dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    options = ManifestOptions(
+        namespace=target.namespace.value,
+        image=target.image.value,
+        image_pull_policy=target.pull_policy,
+        runtime_class=target.runtime_class.value or None,
+        secrets=secrets or None,
+        config_overrides=dict(target.environment.config_overrides) if target.environment else None,
+        git_sha=git_revision(loaded.directory),
+    )
+    return build_manifests(loaded, options)
+
+
+def local_secrets_for(
+    loaded: LoadedWorkflow, target: DeployTarget, explicit_path: Path | None = None
+) -> dict[str, dict[str, Any]]:
+    """``--secrets``, else the environment's ``secrets_source``, replaces the local cascade (Q1, Q6)."""
+    if explicit_path is not None:
+        return resolve_secrets(loaded.directory, explicit_path, cluster_dir=None)
+    explicit: Path | None = target.environment.secrets_path(loaded.directory) if target.environment else None
+    if explicit is not None:
+        if not explicit.exists():
+            raise SecretsError(
+                f"secrets_source {explicit} of environment {target.environment and target.environment.name} "
+                "does not exist",
+                hint="fix secrets_source with: tntc configure --env NAME --secrets-source PATH",
+            )
+        return resolve_secrets(loaded.directory, explicit, cluster_dir=None)
+    return local_secrets(loaded.directory)
