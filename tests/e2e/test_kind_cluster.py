@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 
 from tentacular.cli.main import main
+from tentacular.deploy.settings import default_engine_image
 from tests.conftest import EXAMPLES
 
 KUBECONFIG = os.environ.get("TNTC_E2E_KUBECONFIG")
 NAMESPACE = os.environ.get("TNTC_E2E_NAMESPACE", "tntc-e2e")
-IMAGE = os.environ.get("TNTC_E2E_IMAGE", "tentacular-engine:latest")
+IMAGE = os.environ.get("TNTC_E2E_IMAGE") or default_engine_image()  # what `tntc build` tags
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(not KUBECONFIG, reason="set TNTC_E2E_KUBECONFIG to run against a real cluster"),
