@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
-from tentacular.cli.common import finish, options_of
+from tentacular.cli.common import finish, options_of, parse_input
 from tentacular.cli.output import CommandResult, progress
 
 if TYPE_CHECKING:
@@ -219,28 +219,6 @@ def _deploy_failed(
             exit_code=exit_code,
         ),
     )
-
-
-def parse_input(value: Any) -> Any:
-    """``--input`` as JSON text or ``@file``; anything not a string is already the body."""
-    from tentacular.errors import InputError
-
-    if value is None:
-        return {}
-    if not isinstance(value, str):
-        return value
-    text = value
-    if value.startswith("@"):
-        try:
-            text = Path(value[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read input file {value[1:]}: {exc.strerror}") from None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise InputError(
-            f"--input is not valid JSON: {exc}", hint='e.g. --input \'{"text": "hi"}\''
-        ) from None
 
 
 def run_deployed(

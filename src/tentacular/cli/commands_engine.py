@@ -12,9 +12,8 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
-from tentacular.cli.common import finish, options_of
+from tentacular.cli.common import finish, options_of, parse_input
 from tentacular.cli.output import CommandResult, progress
-from tentacular.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
@@ -22,28 +21,6 @@ def register(app: typer.Typer) -> None:
         run
     )
     app.command("dev", help="Serve a workflow locally with hot reload.")(dev)
-
-
-def parse_input(text: str | None) -> Any:
-    """``--input`` as inline JSON or ``@file``; absent means ``{}`` like an empty /run body."""
-    if text is None:
-        return {}
-    source = "--input"
-    if text.startswith("@"):
-        path = Path(text[1:])
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read input file {path}: {exc.strerror or exc}") from None
-        source = str(path)
-    try:
-        value = json.loads(text) if text.strip() else {}
-    except ValueError as exc:
-        raise InputError(
-            f"{source} is not valid JSON: {exc}",
-            hint='e.g. --input \'{"text": "hi"}\' or --input @input.json',
-        ) from None
-    return {} if value is None else value
 
 
 def run(
