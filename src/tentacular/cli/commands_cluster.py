@@ -83,13 +83,15 @@ def deploy_to_cluster(
 ) -> None:
     """The real deploy: contract gate, dev gate, preflight, apply, wait, verify; renders the envelope."""
     from tentacular.deploy.kube.deploy import (
+        DEV_ENVIRONMENT,
         DeployRun,
         contract_gate,
         deploy_workflow,
-        live_test,
+        dev_gate,
+        wants_dev_gate,
     )
     from tentacular.deploy.plan import local_secrets_for
-    from tentacular.deploy.settings import environment_name, load_settings
+    from tentacular.deploy.settings import load_settings
     from tentacular.errors import TentacularError
     from tentacular.spec import load_workflow
 
@@ -110,38 +112,19 @@ def deploy_to_cluster(
     try:
         with run.phase("contract"):
             run.warnings.extend(contract_gate(loaded, strict=target.enforcement == "strict", say=say))
-        settings = load_settings()
-        env_name = target.environment.name if target.environment else environment_name(None)
-        if not force and settings.has_environment("dev") and env_name != "dev":
+        if wants_dev_gate(load_settings(), target, force=force):
             dev = target_for(
                 ctx,
-                env="dev",
+                env=DEV_ENVIRONMENT,
                 workflow_namespace=loaded.workflow.deployment.namespace,
                 workflow_dir=loaded.directory,
                 image=image or target.image.value,
                 use_namespace_flag=False,
             )
-            say(f"Pre-deploy live test in environment dev (namespace {dev.namespace.value})...")
-            gate = DeployRun()
-            try:
-                outcome = live_test(
-                    loaded, dev, secrets=local_secrets_for(loaded, dev), run=gate, say=say, timeout=timeout
-                )
-            except TentacularError as error:
-                run.phases.append(_gate_phase(gate, error.message))
-                error.message = f"pre-deploy live test failed (use --force to skip): {error.message}"
-                raise
-            run.phases.append(_gate_phase(gate, None if outcome and outcome.success else "success=false"))
-            if outcome is None or not outcome.success:
-                run.execution = outcome
-                _deploy_failed(
-                    ctx,
-                    run,
-                    "pre-deploy live test: workflow returned success=false (use --force to skip)",
-                    hints,
-                )
+            failure = dev_gate(loaded, dev, run=run, say=say, timeout=timeout)
+            if failure is not None:
+                _deploy_failed(ctx, run, failure, hints)
                 return
-            say("  Pre-deploy live test passed")
         kube = deploy_workflow(
             loaded,
             target,
@@ -176,13 +159,6 @@ def deploy_to_cluster(
             text=text,
         ),
     )
-
-
-def _gate_phase(gate: DeployRun, failure: str | None) -> Any:
-    from tentacular.deploy.kube.deploy import Phase
-
-    total = sum(p.duration_ms for p in gate.phases)
-    return Phase("live-test", "fail" if failure else "pass", total, failure)
 
 
 def _deploy_data(run: DeployRun, target: DeployTarget | None) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from tentacular.deploy.kube.checks import Check, run_checks
 from tentacular.deploy.kube.client import KubeClient, connect
 from tentacular.deploy.kube.trigger import RunOutcome, trigger_workflow
 from tentacular.deploy.kube.waiting import wait_for_rollout
-from tentacular.deploy.plan import render_objects
-from tentacular.deploy.settings import DeployTarget
+from tentacular.deploy.plan import local_secrets_for, render_objects
+from tentacular.deploy.settings import DeployTarget, Settings, environment_name
 from tentacular.errors import PreflightError, SpecError, TentacularError
 from tentacular.spec import LoadedWorkflow
 
@@ -202,3 +202,43 @@ def cleanup(kube: KubeClient, name: str, namespace: str, run: DeployRun, say: Sa
             say(f"  ⚠ cleanup failed: {error.message}")
             return
         phase.detail = f"{len(removed)} objects removed"
+
+
+DEV_ENVIRONMENT = "dev"
+
+
+def wants_dev_gate(settings: Settings, target: DeployTarget, *, force: bool) -> bool:
+    """The deploy gate (F-191): a live test in ``dev`` first, unless forced or deploying to dev."""
+    deploying_to = target.environment.name if target.environment else environment_name(None)
+    return not force and settings.has_environment(DEV_ENVIRONMENT) and deploying_to != DEV_ENVIRONMENT
+
+
+def dev_gate(
+    loaded: LoadedWorkflow, dev: DeployTarget, *, run: DeployRun, say: Say, timeout: float
+) -> str | None:
+    """Deploy to dev, run once, remove it again: None when it passed, else why it did not.
+
+    A gate that cannot run at all raises, its message saying it was the pre-deploy test.
+    """
+    say(f"Pre-deploy live test in environment dev (namespace {dev.namespace.value})...")
+    gate = DeployRun()
+    try:
+        outcome = live_test(
+            loaded, dev, secrets=local_secrets_for(loaded, dev), run=gate, say=say, timeout=timeout
+        )
+    except TentacularError as error:
+        run.phases.append(_gate_phase(gate, error.message))
+        error.message = f"pre-deploy live test failed (use --force to skip): {error.message}"
+        raise
+    passed = outcome is not None and outcome.success
+    run.phases.append(_gate_phase(gate, None if passed else "success=false"))
+    if not passed:
+        run.execution = outcome
+        return "pre-deploy live test: workflow returned success=false (use --force to skip)"
+    say("  Pre-deploy live test passed")
+    return None
+
+
+def _gate_phase(gate: DeployRun, failure: str | None) -> Phase:
+    total = sum(p.duration_ms for p in gate.phases)
+    return Phase("live-test", "fail" if failure else "pass", total, failure)
