@@ -67,9 +67,14 @@ def test_missing_workflow_is_input_error(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
     assert main(["version", "-o", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["tntcVersion"]
+    assert document["tntcVersion"] == version("tentacular")  # from the package metadata (D1)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=REPO_ROOT)
+    if head.returncode == 0:  # this checkout is the installed (editable) package
+        assert document["commit"] == head.stdout.strip()
 
 
 def test_help_imports_nothing_heavy() -> None:

@@ -29,17 +29,21 @@ def version(ctx: typer.Context) -> None:
     import platform
 
     import tentacular
+    from tentacular.deploy.source import git_revision
 
     number = tentacular.__version__
     python = platform.python_version()
+    # The commit is known when tntc runs from a checkout (e.g. an editable install), else "unknown".
+    commit = git_revision(Path(tentacular.__file__).parent)
+    short = commit[:12] if commit else "unknown"
     finish(
         ctx,
         CommandResult(
             "version",
             True,
             f"tntc {number}",
-            data={"tntcVersion": number, "python": python},
-            text=lambda out: print(f"tntc {number} (python {python})", file=out),
+            data={"tntcVersion": number, "commit": commit, "python": python},
+            text=lambda out: print(f"tntc {number} (commit {short}, python {python})", file=out),
             show_status_line=False,
         ),
     )
