@@ -151,7 +151,7 @@ def deploy(
             request["timeout"] = timeout
         _deploy_to_cluster(ctx, **request)
         return
-    from tentacular.cli.commands_cluster import target_for
+    from tentacular.cli.commands_cluster import workflow_target
     from tentacular.deploy.manifests import object_ref
     from tentacular.deploy.plan import local_secrets_for, render_objects
     from tentacular.deploy.render import mask_secrets, to_yaml
@@ -160,13 +160,8 @@ def deploy(
     options = options_of(ctx)
     loaded = load_workflow(directory)
     # The same cascades and rendering as the real deploy, so the reviewed output is what gets applied.
-    target = target_for(
-        ctx,
-        workflow_namespace=loaded.workflow.deployment.namespace,
-        workflow_dir=loaded.directory,
-        image=image,
-        runtime_class=runtime_class,
-        pull_policy=image_pull_policy,
+    target = workflow_target(
+        ctx, loaded, image=image, runtime_class=runtime_class, pull_policy=image_pull_policy
     )
     local = None if omit_secrets else local_secrets_for(loaded, target, secrets)
     objects = mask_secrets(render_objects(loaded, target, local))

@@ -19,6 +19,7 @@ from tentacular.cli.output import CommandResult, progress
 if TYPE_CHECKING:
     from tentacular.deploy.kube.deploy import DeployRun
     from tentacular.deploy.settings import DeployTarget
+    from tentacular.spec import LoadedWorkflow
 
 LOGS_HINT = "check deployment logs with: tntc logs {name}"
 FORCE_HINT = "use --force to skip pre-deploy live test"
@@ -61,6 +62,27 @@ def target_for(
     )
 
 
+def workflow_target(
+    ctx: typer.Context,
+    loaded: LoadedWorkflow,
+    *,
+    image: str | None,
+    runtime_class: str | None,
+    pull_policy: str | None,
+    warn: bool = False,
+) -> DeployTarget:
+    """Where a deploy of ``loaded`` goes: the cascades of F-161…F-163 with the workflow's own defaults."""
+    return target_for(
+        ctx,
+        workflow_namespace=loaded.workflow.deployment.namespace,
+        workflow_dir=loaded.directory,
+        image=image,
+        runtime_class=runtime_class,
+        warn=warn,
+        pull_policy=pull_policy,
+    )
+
+
 def _say(ctx: typer.Context) -> Any:
     options = options_of(ctx)
     return lambda message: progress(options, message)
@@ -99,14 +121,8 @@ def deploy_to_cluster(
     run = DeployRun()
     loaded = load_workflow(directory)
     name = loaded.workflow.name
-    target = target_for(
-        ctx,
-        workflow_namespace=loaded.workflow.deployment.namespace,
-        workflow_dir=loaded.directory,
-        image=image,
-        runtime_class=runtime_class,
-        warn=warn,
-        pull_policy=image_pull_policy,
+    target = workflow_target(
+        ctx, loaded, image=image, runtime_class=runtime_class, pull_policy=image_pull_policy, warn=warn
     )
     hints = [FORCE_HINT, LOGS_HINT.format(name=name)]
     try:
