@@ -99,14 +99,13 @@ def test_config_keeps_extras(valid_workflow: dict[str, Any]) -> None:
     assert workflow.config.timeout_seconds == 30.0
 
 
-def test_unserved_trigger_types_are_valid_but_warned(valid_workflow: dict[str, Any]) -> None:
+def test_queue_and_webhook_triggers_are_served_without_a_warning(valid_workflow: dict[str, Any]) -> None:
     import yaml
 
     from tentacular.spec import parse_workflow
 
     valid_workflow["triggers"].append({"type": "queue", "subject": "orders.created"})
+    valid_workflow["triggers"].append({"type": "webhook", "provider": "github", "event": "push"})
     workflow, issues = parse_workflow(yaml.safe_dump(valid_workflow, sort_keys=False))
     assert workflow is not None
-    warnings = [i for i in issues if i.severity == "warning"]
-    assert [w.path for w in warnings] == ["triggers[2].type"]
-    assert "not yet served" in warnings[0].message
+    assert [i for i in issues if i.path.startswith("triggers")] == []

@@ -7,31 +7,18 @@ model reports those), so that every problem of a file is reported in one go.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tentacular.spec._findings import Finding
+from tentacular.spec._trigger_checks import check_trigger_fields
 from tentacular.spec.dag import find_cycles
 from tentacular.spec.model import NodeSpec
-from tentacular.spec.yamlsource import PathKey
-
-_NOT_SERVED_YET = {
-    "queue": "run it with a manual or cron trigger for now; NATS subscriptions are planned (D9)",
-    "webhook": "run it with a manual or cron trigger for now; signed webhook routes are planned (D9)",
-}
-
-
-@dataclass(frozen=True)
-class Finding:
-    path: tuple[PathKey, ...]
-    message: str
-    hint: str | None = None
-    severity: str = "error"
-    on_key: bool = False
 
 
 def cross_check(data: dict[str, Any], directory: Path | None) -> Iterator[Finding]:
     yield from _check_triggers(data.get("triggers"))
+    yield from check_trigger_fields(data.get("triggers"), directory)
     nodes = data.get("nodes")
     node_ids = set(nodes) if isinstance(nodes, dict) else set()
     if directory is not None and isinstance(nodes, dict):
@@ -70,14 +57,6 @@ def _check_triggers(triggers: Any) -> Iterator[Finding]:
                 )
             else:
                 seen[name] = index
-        kind = trigger.get("type")
-        if isinstance(kind, str) and kind in _NOT_SERVED_YET:
-            yield Finding(
-                ("triggers", index, "type"),
-                f"{kind} triggers are validated but not yet served by this engine version",
-                hint=_NOT_SERVED_YET[kind],
-                severity="warning",
-            )
 
 
 def _check_node_files(nodes: dict[Any, Any], directory: Path) -> Iterator[Finding]:

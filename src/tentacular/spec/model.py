@@ -14,11 +14,16 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from tentacular.spec._triggers import (
+    CronTrigger,
+    ManualTrigger,
+    QueueTrigger,
+    WebhookTrigger,
+)
 from tentacular.spec.contract import Auth, Contract, Dependency, EgressOverride, NetworkPolicyOverrides
 from tentacular.spec.fields import (
     NODE_PATH_RE,
     WORKFLOW_NAME_RE,
-    CronSchedule,
     DnsLabel,
     DnsSubdomain,
     Duration,
@@ -53,40 +58,6 @@ __all__ = [
 ]
 
 # --- triggers -------------------------------------------------------------------------------
-
-
-class _TriggerBase(SpecModel):
-    name: Identifier | None = None
-
-
-class ManualTrigger(_TriggerBase):
-    type: Literal["manual"]
-
-
-class CronTrigger(_TriggerBase):
-    type: Literal["cron"]
-    schedule: CronSchedule
-
-
-class QueueTrigger(_TriggerBase):
-    type: Literal["queue"]
-    subject: str = Field(min_length=1)
-
-
-class WebhookTrigger(_TriggerBase):
-    type: Literal["webhook"]
-    path: str | None = None
-    provider: Identifier | None = None
-    event: str | None = None
-    actions: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _path_or_provider(self) -> WebhookTrigger:
-        if not self.path and not self.provider:
-            raise PydanticCustomError(
-                "webhook_target", "webhook trigger requires path or provider", {"field": "provider"}
-            )
-        return self
 
 
 def _trigger_tag(value: Any) -> str | None:
