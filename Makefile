@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint format bench e2e clean
+.PHONY: setup demo test lint format bench e2e skill clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ format: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks
+
+skill: setup
+	$(BIN)/tntc skill --write docs
 
 e2e: setup
 	$(BIN)/python -m pytest -q tests/e2e

@@ -192,3 +192,9 @@ class TriggerRunError(ClusterError):
     """A trigger pod could not deliver a run request or returned no execution result."""
 
     code = "run_failed"
+
+
+class ResourceNotFoundError(InputError):
+    """An MCP resource URI names nothing tntc serves."""
+
+    code = "resource_not_found"

@@ -11,7 +11,14 @@ from typing import Annotated
 
 import typer
 
-from tentacular.cli import commands_build, commands_cluster, commands_engine, commands_spec, commands_testing
+from tentacular.cli import (
+    commands_agent,
+    commands_build,
+    commands_cluster,
+    commands_engine,
+    commands_spec,
+    commands_testing,
+)
 from tentacular.cli.output import GlobalOptions
 
 
@@ -52,3 +59,4 @@ commands_engine.register(app)
 commands_testing.register(app)
 commands_build.register(app)
 commands_cluster.register(app)
+commands_agent.register(app)

@@ -81,7 +81,17 @@ def envelope(
 
 def emit(options: GlobalOptions, result: CommandResult) -> int:
     if options.json:
-        doc = envelope(options, result.command, result.passed, result.summary, result.hints, result.data)
+        data = result.data
+        if not result.passed and "error" not in data:
+            # Every failure names a stable code, also when no exception was raised (a failed test).
+            failure: dict[str, Any] = {
+                "code": result.command.replace(" ", "_") + "_failed",
+                "message": result.summary,
+            }
+            if result.hints:
+                failure["hint"] = result.hints[0]
+            data = {**data, "error": failure}
+        doc = envelope(options, result.command, result.passed, result.summary, result.hints, data)
         sys.stdout.write(json.dumps(doc, separators=(",", ":"), default=str) + "\n")
         sys.stdout.flush()
         return result.code
