@@ -125,7 +125,7 @@ def dev(
         secrets_path=secrets,
         listen=(host, port),
         log=log,
-        install_guard=guard_for(enabled=not no_guard, log=log),
+        install_guard=guard_for(enabled=not no_guard, log=log, hot_reload=True),
     )
     assert prepared.listener is not None
     log_banner(engine, log, prepared.listener)

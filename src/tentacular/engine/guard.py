@@ -32,6 +32,7 @@ from tentacular.errors import GuardViolation, TentacularError
 from tentacular.spec.policy import HostGrant, RuntimePolicy, runtime_policy
 
 if TYPE_CHECKING:
+    from tentacular.engine._kernel import KernelStatus
     from tentacular.engine.logs import LogSink
     from tentacular.engine.startup import GuardInstaller, PreparedEngine
     from tentacular.spec.model import Workflow
@@ -342,7 +343,7 @@ def policy_for(workflow: Workflow, workflow_dir: str) -> RuntimePolicy:
     return runtime_policy(workflow, workflow_dir=workflow_dir, secrets_dirs=(str(CLUSTER_SECRETS_DIR),))
 
 
-def install_for(prepared: PreparedEngine) -> RuntimeGuard:
+def install_for(prepared: PreparedEngine, *, hot_reload: bool = False) -> RuntimeGuard:
     """Start-up step 4: derive the policy from the loaded contract and install the guard."""
     directory = str(prepared.workflow_dir.resolve())
     extra_hosts: list[HostGrant] = []
@@ -350,24 +351,40 @@ def install_for(prepared: PreparedEngine) -> RuntimeGuard:
         host, port = prepared.listener.getsockname()[:2]
         extra_hosts = listener_grants(str(host), int(port))
     log = prepared.services.log
+    policy = policy_for(prepared.loaded.workflow, directory)
     guard = RuntimeGuard(
-        policy_for(prepared.loaded.workflow, directory),
-        extra_hosts=extra_hosts,
-        report=lambda level, message: log.engine(level, message),
+        policy, extra_hosts=extra_hosts, report=lambda level, message: log.engine(level, message)
     )
+    # The kernel layer first: it needs ctypes, which the audit hooks refuse (docs/security.md).
+    kernel = apply_kernel_layer(prepared, policy, extra_hosts, hot_reload=hot_reload)
     guard.install()
+    log.engine("info" if kernel.active else "warning", kernel.summary())
     return guard
 
 
-def _install(prepared: PreparedEngine) -> None:
-    install_for(prepared)
+def apply_kernel_layer(
+    prepared: PreparedEngine, policy: RuntimePolicy, extra_hosts: Iterable[HostGrant], *, hot_reload: bool
+) -> KernelStatus:
+    from tentacular.engine import _kernel
+
+    port = int(prepared.listener.getsockname()[1]) if prepared.listener is not None else None
+    plan = _kernel.plan_for(policy, extra_hosts=extra_hosts, listen_port=port, ports_follow_reload=hot_reload)
+    workers_needed = any(not spec.path.endswith(".py") for spec in prepared.loaded.workflow.nodes.values())
+    return _kernel.apply_layers(plan, with_spawner=workers_needed)
 
 
-def guard_for(*, enabled: bool, log: LogSink) -> GuardInstaller | None:
-    """The installer ``startup.boot`` takes, or None (with the warning) under ``--no-guard``."""
+def guard_for(*, enabled: bool, log: LogSink, hot_reload: bool = False) -> GuardInstaller | None:
+    """The installer ``startup.boot`` takes, or None (with the warning) under ``--no-guard``.
+
+    ``hot_reload``: the contract may change while the process lives (``--watch``, ``tntc dev``),
+    so the kernel layer leaves TCP ports to the guard, which follows the reloaded contract.
+    """
     if enabled:
-        return _install
+        return functools.partial(install_for, hot_reload=hot_reload)
     log.engine("warning", NO_GUARD_WARNING)
+    from tentacular.engine._kernel import mark_disabled
+
+    mark_disabled("--no-guard")
     return None
 
 

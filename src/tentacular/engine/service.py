@@ -150,7 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def boot_and_serve(first: bool) -> int:
         try:
-            engine = complete_boot(prepared, install_guard=guard_for(enabled=not args.no_guard, log=log))
+            engine = complete_boot(
+                prepared, install_guard=guard_for(enabled=not args.no_guard, log=log, hot_reload=args.watch)
+            )
         except TentacularError as exc:
             return fail(exc)
         if first:
