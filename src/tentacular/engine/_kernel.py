@@ -20,6 +20,9 @@ and ``/health?detail=1``. A workflow with non-Python nodes gets the pre-sandbox 
 (``_spawner``) forked first, under the same Landlock limits.
 """
 
+# Plain os calls on path strings: these run once at start-up on lists of strings.
+# ruff: noqa: PTH100, PTH110, PTH208
+
 from __future__ import annotations
 
 import os

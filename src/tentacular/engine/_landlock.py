@@ -11,6 +11,8 @@ does not know are dropped from the request, paths that do not exist are skipped,
 calling thread and every thread and process created after it; it can never be lifted.
 """
 
+# ruff: noqa: PTH112  (path strings from the plan, checked once each)
+
 from __future__ import annotations
 
 import ctypes

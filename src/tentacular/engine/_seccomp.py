@@ -16,6 +16,8 @@ Applied with ``SECCOMP_FILTER_FLAG_TSYNC`` to every thread of the process at onc
 is inherited by every thread created later and can never be removed.
 """
 
+# ruff: noqa: PTH110, PTH123  (one /proc read at start-up)
+
 from __future__ import annotations
 
 import ctypes

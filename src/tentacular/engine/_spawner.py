@@ -27,6 +27,8 @@ interface. The wire protocol is one JSON object per ``SOCK_SEQPACKET`` message; 
 engine exited), the spawner terminates its programs and exits.
 """
 
+# ruff: noqa: PTH208  (descriptor numbers from /proc/self/fd)
+
 from __future__ import annotations
 
 import contextlib
@@ -203,8 +205,8 @@ def _serve(sock: socket.socket, confine: Any) -> None:  # pragma: no cover - run
             except Exception as exc:
                 reply, fds = {"error": f"{type(exc).__name__}: {exc}"}, []
             socket.send_fds(sock, [json.dumps(reply).encode()], fds)
-            for fd in fds:
-                os.close(fd)
+            for sent in fds:
+                os.close(sent)
     finally:
         for child in children.values():
             with contextlib.suppress(OSError):
@@ -231,13 +233,13 @@ def _handle(
         for stream in (child.stdin, child.stdout, child.stderr):
             stream.close()
         return {"pid": child.pid}, fds
-    child = children.get(int(request.get("pid", -1)))
-    if child is None:
+    known = children.get(int(request.get("pid", -1)))
+    if known is None:
         return {"error": f"no worker {request.get('pid')} was started here"}, []
     if op == "poll":
-        return {"returncode": child.poll()}, []
+        return {"returncode": known.poll()}, []
     if op == "signal":
-        if child.poll() is None:
-            child.send_signal(int(request["signal"]))
+        if known.poll() is None:
+            known.send_signal(int(request["signal"]))
         return {"ok": True}, []
     return {"error": f"unknown request {op!r}"}, []

@@ -373,6 +373,24 @@ def apply_kernel_layer(
     return _kernel.apply_layers(plan, with_spawner=workers_needed)
 
 
+def layers_report() -> dict[str, str]:
+    """Which security layers hold in this process (``/health?detail=1``, the start-up log)."""
+    from tentacular.engine import _kernel
+
+    hooks = "active" if _active is not None else "off"
+    return {"auditHooks": hooks, **_kernel.status().to_dict()}
+
+
+def confine_process(workflow: Workflow, workflow_dir: str, *, report: Reporter | None = None) -> KernelStatus:
+    """Put this process under the workflow's kernel layer and guard, for good (``tntc test``'s child)."""
+    from tentacular.engine import _kernel
+
+    policy = policy_for(workflow, workflow_dir)
+    status = _kernel.apply_layers(_kernel.plan_for(policy))
+    RuntimeGuard(policy, report=report).install()
+    return status
+
+
 def guard_for(*, enabled: bool, log: LogSink, hot_reload: bool = False) -> GuardInstaller | None:
     """The installer ``startup.boot`` takes, or None (with the warning) under ``--no-guard``.
 
@@ -380,7 +398,11 @@ def guard_for(*, enabled: bool, log: LogSink, hot_reload: bool = False) -> Guard
     so the kernel layer leaves TCP ports to the guard, which follows the reloaded contract.
     """
     if enabled:
-        return functools.partial(install_for, hot_reload=hot_reload)
+
+        def install(prepared: PreparedEngine) -> None:
+            install_for(prepared, hot_reload=hot_reload)
+
+        return install
     log.engine("warning", NO_GUARD_WARNING)
     from tentacular.engine._kernel import mark_disabled
 
@@ -400,8 +422,10 @@ __all__ = [
     "NO_GUARD_WARNING",
     "RuntimeGuard",
     "active_guard",
+    "confine_process",
     "follow_reload",
     "guard_for",
     "install_for",
+    "layers_report",
     "scrub_environment",
 ]

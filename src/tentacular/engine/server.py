@@ -90,7 +90,7 @@ class EngineApp:
             elif path == "/health":
                 if method in ("GET", "HEAD"):
                     if b"detail=" in scope.get("query_string", b""):
-                        body = json.dumps(self.telemetry.snapshot()).encode()
+                        body = json.dumps({**self.telemetry.snapshot(), "layers": _layers()}).encode()
                         await _respond(send, 200, body)
                     else:
                         await _respond(send, 200, _HEALTH_OK)
@@ -155,6 +155,12 @@ class EngineApp:
                 chunks.append(chunk)
             if not message.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _layers() -> dict[str, str]:
+    from tentacular.engine.guard import layers_report  # sandbox: guard and kernel layer status
+
+    return layers_report()
 
 
 def _parse_payload(body: bytes) -> Any:

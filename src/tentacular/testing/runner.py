@@ -18,6 +18,7 @@ from tentacular.engine.executor import describe_exception
 from tentacular.engine.secrets import Redactor
 from tentacular.errors import FixtureError, InputError, NodeLoadError, WorkflowNotFoundError
 from tentacular.spec import WORKFLOW_FILE
+from tentacular.testing._confined import run_confined
 from tentacular.testing.compare import first_difference
 from tentacular.testing.drift import Enforcement
 from tentacular.testing.fixtures import (
@@ -204,7 +205,8 @@ def run_tests(
     """Blocking entry point for the CLI.
 
     A node's ``print()`` goes to stderr while the cases run: stdout belongs to the
-    report (with ``-o json`` it must hold exactly one JSON document).
+    report (with ``-o json`` it must hold exactly one JSON document). The cases run in a
+    child process under the engine's guard and kernel layer (``_confined``).
     """
     directory, node = parse_target(target)
     if pipeline and node is not None:
@@ -212,7 +214,15 @@ def run_tests(
             f"--pipeline runs the whole workflow; {directory / node} is not a workflow directory",
             hint="pass the workflow directory, or drop --pipeline to test one node",
         )
-    with contextlib.redirect_stdout(sys.stderr):
-        if pipeline:
-            return asyncio.run(run_pipeline_test(directory, enforcement=enforcement))
-        return asyncio.run(run_node_tests(directory, node, enforcement=enforcement))
+
+    def work() -> TestReport:
+        with contextlib.redirect_stdout(sys.stderr):
+            if pipeline:
+                report = asyncio.run(run_pipeline_test(directory, enforcement=enforcement))
+            else:
+                report = asyncio.run(run_node_tests(directory, node, enforcement=enforcement))
+        for result in report.results:
+            result.record = None  # already in the drift report; it holds a lock
+        return report
+
+    return run_confined(directory, work)
