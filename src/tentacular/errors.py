@@ -198,3 +198,15 @@ class ResourceNotFoundError(InputError):
     """An MCP resource URI names nothing tntc serves."""
 
     code = "resource_not_found"
+
+
+class CatalogError(InputError):
+    """A catalog, catalog ref or catalog index is unusable (unknown name, bad ref, broken index)."""
+
+    code = "catalog"
+
+
+class CatalogUnavailableError(TentacularError):
+    """A catalog repository could not be fetched (network, git, authentication)."""
+
+    code = "catalog_unavailable"

@@ -7,13 +7,32 @@ tree (:class:`CommandSpec`) and hands it over; nothing here imports the CLI.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tentacular.agent._commands import CommandSpec, ParamSpec
 
+if TYPE_CHECKING:
+    from tentacular.agent._catalog import Catalogs, Template
+    from tentacular.agent._workspace import WorkspaceReport
+
 SKILL_FILE = "SKILL.md"
 
-__all__ = ["SKILL_FILE", "CommandSpec", "ParamSpec", "serve_mcp", "skill_document"]
+__all__ = [
+    "SKILL_FILE",
+    "CommandSpec",
+    "ParamSpec",
+    "PulledTemplate",
+    "catalog_info",
+    "catalog_templates",
+    "index_catalog",
+    "init_workspace",
+    "pull_template",
+    "serve_mcp",
+    "skill_document",
+    "workspace_target",
+]
 
 
 def serve_mcp(
@@ -63,3 +82,101 @@ def skill_document(commands: list[CommandSpec]) -> str:
         doc_pages=titles,
         error_codes=error_codes(),
     )
+
+
+@dataclass(frozen=True)
+class PulledTemplate:
+    directory: Path
+    files: list[Path]
+    template: dict[str, Any]
+    warnings: list[str]
+
+
+def _catalogs(refresh: bool = False) -> Catalogs:
+    from tentacular.agent._catalog import configured
+    from tentacular.deploy.settings import load_settings, tentacular_home
+
+    return configured(
+        load_settings().data, cache_root=tentacular_home() / "cache" / "catalogs", refresh=refresh
+    )
+
+
+def catalog_templates(
+    *, catalog: str | None = None, query: str | None = None, tag: str | None = None, refresh: bool = False
+) -> tuple[list[Template], list[dict[str, Any]], list[str]]:
+    """Templates of one or every catalog (filtered), the catalogs asked, and warnings."""
+    catalogs = _catalogs(refresh)
+    templates = catalogs.templates(catalog)
+    if query:
+        templates = [t for t in templates if t.matches(query)]
+    if tag:
+        templates = [t for t in templates if tag in t.tags]
+    names = [catalog] if catalog else list(catalogs.sources)
+    return templates, [catalogs.sources[n].to_dict() for n in names], catalogs.warnings
+
+
+def catalog_info(ref: str, *, refresh: bool = False) -> tuple[Template, list[str]]:
+    catalogs = _catalogs(refresh)
+    template, _directory = catalogs.find(ref)
+    return template, catalogs.warnings
+
+
+def workspace_target(name: str) -> Path | None:
+    """``<workspace>/NAME`` when a workspace is configured (``tntc init`` without ``--dir``)."""
+    from tentacular.agent._workspace import workspace_dir
+    from tentacular.deploy.settings import load_settings
+
+    workspace = workspace_dir(load_settings().data)
+    return workspace / name if workspace is not None else None
+
+
+def pull_template(
+    ref: str, *, directory: Path | None, name: str | None, force: bool = False, refresh: bool = False
+) -> PulledTemplate:
+    """Copy a catalog template (``CATALOG:TEMPLATE`` or ``<git-url>//<path>@<tag>``) into place."""
+    from tentacular.agent._catalog import materialize, parse_git_ref, pull_git_ref
+
+    catalogs = _catalogs(refresh)
+    git_ref = parse_git_ref(ref)
+    if git_ref is not None:
+        url, path, tag = git_ref
+        source = pull_git_ref(
+            url, path, tag, cache_root=catalogs.cache_root, ttl=catalogs.ttl, refresh=refresh
+        )
+        info: dict[str, Any] = {"ref": ref, "url": url, "path": path, "tag": tag}
+        default_name = Path(path).name
+    else:
+        template, source = catalogs.find(ref)
+        info = template.to_dict()
+        default_name = template.name
+        warning = _version_warning(template.min_tntc_version)
+        if warning:
+            catalogs.warnings.append(warning)
+    final_name = name or default_name
+    target = directory or workspace_target(final_name) or Path(final_name)
+    files = materialize(source, target, name=name, force=force)
+    return PulledTemplate(target, files, info, catalogs.warnings)
+
+
+def _version_warning(required: str) -> str | None:
+    import tentacular
+
+    def parts(text: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in text.split(".") if p.isdigit())
+
+    if required and parts(required) > parts(tentacular.__version__)[: len(parts(required))]:
+        return f"the template wants tntc >= {required}; this is {tentacular.__version__}"
+    return None
+
+
+def index_catalog(directory: Path) -> tuple[Path, list[Template]]:
+    """Write ``DIR/catalog.yaml`` for a catalog repository; nothing is written if a template is invalid."""
+    from tentacular.agent._catalog import write_index
+
+    return write_index(directory)
+
+
+def init_workspace(path: Path | None, *, probe_cluster: bool = True) -> WorkspaceReport:
+    from tentacular.agent._workspace import init_workspace as create
+
+    return create(path, probe_cluster=probe_cluster)

@@ -13,7 +13,7 @@ from tentacular.agent._commands import CommandSpec, ParamSpec
 # Fields a command's envelope adds to the common ones (checked against real envelopes in tests).
 ENVELOPE_FIELDS: dict[str, str] = {
     "version": "`tntcVersion`, `commit`, `python`",
-    "init": "`directory`, `files`",
+    "init": "`directory`, `files`; with --from also `template`",
     "validate": "`file`, `workflow {name, version, nodes, edges, triggers, hasContract}`, `stages`, "
     "`derived {secrets, egressRules, ingressRules, …}`, `warnings`; on failure `errors[]` with "
     "file, line, column, path, message, hint",
@@ -30,7 +30,14 @@ ENVELOPE_FIELDS: dict[str, str] = {
     "list": "`workflows[]`",
     "logs": "`pod`, `namespace`, `lines`",
     "audit": "`namespace`, `audit {networkPolicy, secrets, cronJobs, deployment, overall}`",
-    "configure": "`file`, `updated`, `effective`, `files`",
+    "configure": "`file`, `updated`, `effective`, `files`; with --init-workspace `workspace`, "
+    "`configFile`, `created`, `defaults`, `cluster {checked, reachable, server, version, message}`, `warnings`",
+    "catalog list": "`templates[] {catalog, name, description, version, tags, secrets, path, minTntcVersion, "
+    "files}`, `catalogs[]`",
+    "catalog search": "`templates[]`, `catalogs[]` (as catalog list)",
+    "catalog info": "`template` (as one entry of catalog list)",
+    "catalog pull": "`directory`, `files`, `template`",
+    "catalog index": "`file`, `templates[]`",
     "cluster check": "`namespace`, `checks[]`",
     "skill": "`skill` (this document), `written`",
 }

@@ -14,6 +14,7 @@ import typer
 from tentacular.cli import (
     commands_agent,
     commands_build,
+    commands_catalog,
     commands_cluster,
     commands_engine,
     commands_spec,
@@ -59,4 +60,5 @@ commands_engine.register(app)
 commands_testing.register(app)
 commands_build.register(app)
 commands_cluster.register(app)
+commands_catalog.register(app)
 commands_agent.register(app)

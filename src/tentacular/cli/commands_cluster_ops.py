@@ -279,8 +279,18 @@ def configure(
     override: Annotated[
         list[str] | None, typer.Option("--override", help="KEY=VALUE config override (with --env).")
     ] = None,
+    init_workspace: Annotated[
+        bool,
+        typer.Option(
+            "--init-workspace", help="Create the workspace PATH (default ~/tentacles) and its config."
+        ),
+    ] = False,
+    path: Annotated[Path | None, typer.Argument(help="Workspace directory, with --init-workspace.")] = None,
 ) -> None:
     """-n/--namespace and --env are the global options: with --env, settings go into that environment."""
+    if init_workspace or path is not None:
+        _init_workspace(ctx, path, init_workspace)
+        return
     import yaml
 
     from tentacular.deploy.settings import (
@@ -353,6 +363,51 @@ def configure(
                 "effective": dict(settings.data),
                 "files": [str(p) for p in settings.files],
             },
+            text=text,
+            show_status_line=False,
+        ),
+    )
+
+
+def _init_workspace(ctx: typer.Context, path: Path | None, asked: bool) -> None:
+    from tentacular.agent import init_workspace
+    from tentacular.errors import UsageError
+
+    if not asked:
+        raise UsageError(
+            "a PATH argument needs --init-workspace", hint="tntc configure --init-workspace PATH"
+        )
+    report = init_workspace(path)
+    cluster = report.cluster
+    hints = list(report.warnings)
+    if cluster.get("checked") and not cluster.get("reachable"):
+        hints.append(
+            "no cluster answered: local work (init, validate, test, run --local) needs none; "
+            "configure one with: tntc configure --env dev --context NAME"
+        )
+
+    def text(out: TextIO) -> None:
+        out.write(f"Workspace: {report.directory}\n")
+        for created in report.created:
+            out.write(f"  created {created}\n")
+        out.write(f"Configuration: {report.config_file}\n")
+        for key, value in report.defaults_written.items():
+            out.write(f"  {key}: {value}\n")
+        if cluster.get("reachable"):
+            out.write(f"Cluster: reachable at {cluster.get('server')} ({cluster.get('version')})\n")
+        else:
+            out.write(f"Cluster: not reachable ({cluster.get('message')})\n")
+        for hint in hints:
+            out.write(f"  hint: {hint}\n")
+
+    finish(
+        ctx,
+        CommandResult(
+            "configure",
+            True,
+            f"workspace ready at {report.directory}",
+            hints=hints,
+            data=report.to_dict(),
             text=text,
             show_status_line=False,
         ),

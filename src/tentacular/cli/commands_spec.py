@@ -56,10 +56,24 @@ def init(
         Path | None, typer.Option("--dir", help="Target directory (default: ./NAME).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a non-empty directory.")] = False,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Start from a catalog template: CATALOG:TEMPLATE or <git-url>//<path>@<tag>."
+        ),
+    ] = None,
 ) -> None:
+    from tentacular.agent import pull_template, workspace_target
+
+    if from_ is not None:
+        from tentacular.cli.commands_catalog import pulled_result
+
+        pulled = pull_template(from_, directory=directory, name=name, force=force)
+        pulled_result(ctx, "init", pulled)
+        return
     from tentacular.scaffold import scaffold_workflow
 
-    created = scaffold_workflow(name, directory, force=force)
+    created = scaffold_workflow(name, directory or workspace_target(name), force=force)
 
     def text(out: TextIO) -> None:
         out.write(f"Created workflow {name} in {created.directory}/\n")
