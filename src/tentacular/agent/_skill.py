@@ -31,7 +31,8 @@ ENVELOPE_FIELDS: dict[str, str] = {
     "logs": "`pod`, `namespace`, `lines`",
     "audit": "`namespace`, `audit {networkPolicy, secrets, cronJobs, deployment, overall}`",
     "configure": "`file`, `updated`, `effective`, `files`; with --init-workspace `workspace`, "
-    "`configFile`, `created`, `defaults`, `cluster {checked, reachable, server, version, message}`, `warnings`",
+    "`configFile`, `created`, `defaults`, `cluster {checked, reachable, server, version, message}`, "
+    "`warnings`",
     "catalog list": "`templates[] {catalog, name, description, version, tags, secrets, path, minTntcVersion, "
     "files}`, `catalogs[]`",
     "catalog search": "`templates[]`, `catalogs[]` (as catalog list)",
