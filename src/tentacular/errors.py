@@ -82,6 +82,26 @@ class SecretsError(InputError):
     code = "secrets"
 
 
+class SecretReferenceError(SecretsError):
+    """A ``secret://`` reference that does not parse."""
+
+    code = "secret_reference"
+
+
+class SecretProviderError(SecretsError):
+    """A secret provider is unknown, not allowed, unreachable, denies access or lacks the path/field."""
+
+    code = "secret_provider"
+    exit_code = EXIT_FAILURE
+
+
+class MissingSecretsError(SecretsError):
+    """Required secrets are not provisioned (deploy refuses unless told otherwise)."""
+
+    code = "secrets_missing"
+    exit_code = EXIT_FAILURE
+
+
 class NodeLoadError(TentacularError):
     """A node module cannot be imported or does not export a usable ``run``."""
 

@@ -50,15 +50,6 @@ _FIXTURE = """\
 }}
 """
 
-_SECRETS_EXAMPLE = """\
-# Local secrets for {name}. Copy to .secrets.yaml (never commit that file).
-# Each top-level key is a service; contract dependencies reference "<service>.<key>".
-#
-# github:
-#   token: "ghp_..."
-# slack:
-#   webhook_url: "https://hooks.slack.com/services/..."
-"""
 
 _GITIGNORE = """\
 .secrets.yaml
@@ -93,13 +84,25 @@ def scaffold_workflow(name: str, directory: Path | None = None, *, force: bool =
         "workflow.yaml": _WORKFLOW_YAML,
         "nodes/hello.py": _HELLO_NODE,
         "tests/fixtures/hello.json": _FIXTURE,
-        ".secrets.yaml.example": _SECRETS_EXAMPLE,
+        # Generated from the scaffold's contract as `tntc secrets init` does (empty for now).
+        ".secrets.yaml.example": _secrets_example(name),
         ".gitignore": _GITIGNORE,
     }
     written: list[Path] = []
     for relative, template in files.items():
         path = target / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(template.format(name=name), encoding="utf-8")
+        path.write_text(
+            template if relative.startswith(".secrets") else template.format(name=name), encoding="utf-8"
+        )
         written.append(path)
     return ScaffoldResult(directory=target, files=tuple(written))
+
+
+def _secrets_example(name: str) -> str:
+    from tentacular.spec._secret_refs import required_secrets, secrets_template
+    from tentacular.spec.loader import parse_workflow
+
+    workflow, _ = parse_workflow(_WORKFLOW_YAML.format(name=name))
+    requirements = required_secrets(workflow, Path("/nonexistent")) if workflow is not None else []
+    return secrets_template(name, requirements, commented=True)

@@ -34,7 +34,9 @@ def test_full_lifecycle(
     example: str, emulator: KubeEmulator, kubeconfig: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     directory = copy_example(example, tmp_path)
-    code, doc, err = tntc(capsys, "deploy", str(directory), "--force", "--runtime-class", "")
+    code, doc, err = tntc(
+        capsys, "deploy", str(directory), "--force", "--runtime-class", "", "--allow-missing-secrets"
+    )
     assert code == 0, doc
     assert doc["command"] == "deploy" and doc["status"] == "pass"
     assert doc["summary"] == f"deployed {example} to default"

@@ -17,6 +17,7 @@ from tentacular.cli import (
     commands_catalog,
     commands_cluster,
     commands_engine,
+    commands_secrets,
     commands_spec,
     commands_testing,
 )
@@ -59,6 +60,7 @@ commands_spec.register(app)
 commands_engine.register(app)
 commands_testing.register(app)
 commands_build.register(app)
+commands_secrets.register(app)
 commands_cluster.register(app)
 commands_catalog.register(app)
 commands_agent.register(app)

@@ -117,6 +117,12 @@ def deploy(
             "--omit-secrets", help="Leave the Secret out (it is managed elsewhere, e.g. in GitOps)."
         ),
     ] = False,
+    allow_missing_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing-secrets", help="Deploy even when required secrets are not provisioned."
+        ),
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", "--skip-live-test", help="Skip the pre-deploy live test.")
     ] = False,
@@ -142,6 +148,7 @@ def deploy(
             "image_pull_policy": image_pull_policy,
             "secrets_path": secrets,
             "omit_secrets": omit_secrets,
+            "allow_missing_secrets": allow_missing_secrets,
             "force": force,
             "verify": verify,
             "warn": warn,
@@ -152,6 +159,7 @@ def deploy(
         _deploy_to_cluster(ctx, **request)
         return
     from tentacular.cli.commands_cluster import workflow_target
+    from tentacular.deploy._secrets_ops import require_secrets
     from tentacular.deploy.manifests import object_ref
     from tentacular.deploy.plan import local_secrets_for, render_objects
     from tentacular.deploy.render import mask_secrets, to_yaml
@@ -164,6 +172,9 @@ def deploy(
         ctx, loaded, image=image, runtime_class=runtime_class, pull_policy=image_pull_policy
     )
     local = None if omit_secrets else local_secrets_for(loaded, target, secrets)
+    if local is not None:
+        for warning in require_secrets(loaded, local, allow_missing=True):
+            progress(options, f"⚠ {warning}")
     objects = mask_secrets(render_objects(loaded, target, local))
     namespace = target.namespace.value
     if loaded.workflow.contract is None:
@@ -178,6 +189,7 @@ def deploy(
         "image": target.image.value,
         "objects": objects,
         "applyOrder": [object_ref(obj) for obj in objects],
+        "secretSources": dict(local.provenance) if local is not None else {},
     }
     rendered = to_yaml(objects)
 

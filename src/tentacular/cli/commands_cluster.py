@@ -102,8 +102,10 @@ def deploy_to_cluster(
     image_pull_policy: str | None = None,
     secrets_path: Path | None = None,
     omit_secrets: bool = False,
+    allow_missing_secrets: bool = False,
 ) -> None:
     """The real deploy: contract gate, dev gate, preflight, apply, wait, verify; renders the envelope."""
+    from tentacular.deploy._secrets_ops import require_secrets
     from tentacular.deploy.kube.deploy import (
         DEV_ENVIRONMENT,
         DeployRun,
@@ -128,6 +130,12 @@ def deploy_to_cluster(
     try:
         with run.phase("contract"):
             run.warnings.extend(contract_gate(loaded, strict=target.enforcement == "strict", say=say))
+        # Secrets are resolved and checked before anything is applied anywhere (dev gate included).
+        provisioned = None if omit_secrets else local_secrets_for(loaded, target, secrets_path)
+        if provisioned is not None:
+            run.warnings.extend(require_secrets(loaded, provisioned, allow_missing=allow_missing_secrets))
+            for ref, label in sorted(provisioned.from_providers().items()):
+                say(f"  secret {ref} resolved from {label}")
         if wants_dev_gate(load_settings(), target, force=force):
             dev = target_for(
                 ctx,
@@ -144,7 +152,7 @@ def deploy_to_cluster(
         kube = deploy_workflow(
             loaded,
             target,
-            secrets=None if omit_secrets else local_secrets_for(loaded, target, secrets_path),
+            secrets=provisioned,
             run=run,
             say=say,
             wait=wait,

@@ -54,8 +54,13 @@ def run(
     log = LogSink()
     from tentacular.engine.guard import guard_for  # D4: the guard is on for local runs too
 
+    resolver = _warn_secrets(ctx, Path(target or "."), secrets)
     engine, _ = boot(
-        target or ".", secrets_path=secrets, log=log, install_guard=guard_for(enabled=not no_guard, log=log)
+        target or ".",
+        secrets_path=secrets,
+        log=log,
+        install_guard=guard_for(enabled=not no_guard, log=log),
+        secret_resolver=resolver,
     )
     workflow = engine.revision.workflow
     progress(options_of(ctx), f"Running {workflow.name} v{workflow.version} locally...")
@@ -93,6 +98,16 @@ def run(
     )
 
 
+def _warn_secrets(ctx: typer.Context, directory: Path, secrets: Path | None) -> Any:
+    """Missing or unused secret keys, once each, on stderr; the resolver the engine start uses."""
+    from tentacular.deploy._secrets_ops import local_run_secrets
+
+    resolver, warnings = local_run_secrets(directory, env=options_of(ctx).env, explicit=secrets)
+    for warning in warnings:
+        progress(options_of(ctx), f"warning: {warning}")
+    return resolver
+
+
 def _run_deployed(ctx: typer.Context, target: str | None, input_: str | None, timeout: float | None) -> None:
     from tentacular.cli.commands_cluster import run_deployed
 
@@ -120,9 +135,11 @@ def dev(
     log = LogSink()
     from tentacular.engine.guard import guard_for  # D4: the guard is on for tntc dev too
 
+    resolver = _warn_secrets(ctx, directory, secrets)
     engine, prepared = boot(
         directory,
         secrets_path=secrets,
+        secret_resolver=resolver,
         listen=(host, port),
         log=log,
         install_guard=guard_for(enabled=not no_guard, log=log, hot_reload=True),

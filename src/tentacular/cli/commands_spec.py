@@ -105,10 +105,12 @@ def validate(ctx: typer.Context, directory: DirArgument = Path()) -> None:
     if not check.ok:
         count = len(check.errors)
         raise SpecError(f"{check.file} has {count} error{'s' if count != 1 else ''}", check.issues)
-    finish(ctx, _validation_result(check))
+    from tentacular.deploy._secrets_ops import secret_warnings
+
+    finish(ctx, _validation_result(check, secret_warnings(check.file.parent, env=options_of(ctx).env)))
 
 
-def _validation_result(check: WorkflowCheck) -> CommandResult:
+def _validation_result(check: WorkflowCheck, secret_warnings: list[str] | None = None) -> CommandResult:
     from tentacular.spec import Dag, derive
 
     workflow = check.workflow
@@ -128,6 +130,7 @@ def _validation_result(check: WorkflowCheck) -> CommandResult:
         "stages": [list(stage) for stage in dag.stages],
         "derived": artifacts.to_dict(),
         "warnings": [issue.to_dict() for issue in check.warnings],
+        "secretWarnings": list(secret_warnings or []),
     }
 
     def text(out: TextIO) -> None:
@@ -150,6 +153,8 @@ def _validation_result(check: WorkflowCheck) -> CommandResult:
                 out.write(f"      {ingress}\n")
         for issue in check.warnings:
             out.write(f"  warning {issue.render()}\n")
+        for warning in secret_warnings or []:
+            out.write(f"  warning {warning}\n")
 
     return CommandResult(
         "validate", True, f"{workflow.name} is valid", data=data, text=text, show_status_line=False

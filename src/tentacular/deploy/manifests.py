@@ -69,6 +69,8 @@ class ManifestOptions:
     runtime_class: RuntimeClass for every pod; ``None`` or ``""`` omits the field (kind, no gVisor).
     secrets: resolved local secrets ``{service: {key: value}}`` (engine.secrets.local_secrets);
         ``None`` or empty means no Secret object (the pod's secret volume is optional).
+    secret_provenance: ``service.key`` → where its value came from (``vault:kv/app#token``),
+        recorded on the Secret as an annotation (never a value, K-S8).
     config_overrides: shallow-merged into the workflow's ``config``; the shipped workflow.yaml
         is re-rendered with the result (and re-validated).
     annotations: extra annotations for every object's metadata (not the pod template).
@@ -82,6 +84,7 @@ class ManifestOptions:
     image_pull_policy: str = "Always"
     runtime_class: str | None = DEFAULT_RUNTIME_CLASS
     secrets: Mapping[str, Mapping[str, Any]] | None = None
+    secret_provenance: Mapping[str, str] | None = None
     config_overrides: Mapping[str, Any] | None = None
     annotations: Mapping[str, str] = field(default_factory=dict)
     source_path: str | None = None
@@ -138,7 +141,8 @@ def build_manifests(loaded: LoadedWorkflow, options: ManifestOptions) -> list[di
     secret_name = f"{workflow.name}-secrets"
     objects.append(codemap.code_configmap(bundle, meta(code_name)))
     if options.secrets:
-        objects.append(secret_manifest.secret(meta=meta(secret_name), secrets=options.secrets))
+        audit = secret_manifest.provenance_annotation(options.secret_provenance)
+        objects.append(secret_manifest.secret(meta=meta(secret_name, more=audit), secrets=options.secrets))
     objects.append(
         workload.deployment(
             name=workflow.name,

@@ -12,8 +12,7 @@ from typing import Any
 from tentacular.deploy.manifests import ManifestOptions, build_manifests
 from tentacular.deploy.settings import DeployTarget
 from tentacular.deploy.source import git_revision
-from tentacular.engine.secrets import local_secrets, resolve_secrets
-from tentacular.errors import SecretsError
+from tentacular.engine._secret_sources import ResolvedSecrets
 from tentacular.spec import LoadedWorkflow
 
 
@@ -26,6 +25,7 @@ def render_objects(
         image_pull_policy=target.pull_policy,
         runtime_class=target.runtime_class.value or None,
         secrets=secrets or None,
+        secret_provenance=getattr(secrets, "provenance", None),
         config_overrides=dict(target.environment.config_overrides) if target.environment else None,
         git_sha=git_revision(loaded.directory),
     )
@@ -34,17 +34,9 @@ def render_objects(
 
 def local_secrets_for(
     loaded: LoadedWorkflow, target: DeployTarget, explicit_path: Path | None = None
-) -> dict[str, dict[str, Any]]:
-    """``--secrets``, else the environment's ``secrets_source``, replaces the local cascade (Q1, Q6)."""
-    if explicit_path is not None:
-        return resolve_secrets(loaded.directory, explicit_path, cluster_dir=None)
-    explicit: Path | None = target.environment.secrets_path(loaded.directory) if target.environment else None
-    if explicit is not None:
-        if not explicit.exists():
-            raise SecretsError(
-                f"secrets_source {explicit} of environment {target.environment and target.environment.name} "
-                "does not exist",
-                hint="fix secrets_source with: tntc configure --env NAME --secrets-source PATH",
-            )
-        return resolve_secrets(loaded.directory, explicit, cluster_dir=None)
-    return local_secrets(loaded.directory)
+) -> ResolvedSecrets:
+    """``--secrets``, else the environment's ``secrets_source``, replaces the local cascade (Q1, Q6);
+    ``$shared`` and ``secret://`` references resolved in memory, with provenance."""
+    from tentacular.deploy._secrets_ops import provisioned_secrets
+
+    return provisioned_secrets(loaded, target, explicit_path)

@@ -14,6 +14,14 @@ from collections.abc import Mapping
 from typing import Any
 
 MASK = "<masked>"  # not base64 on purpose: a masked manifest cannot be applied by mistake
+PROVENANCE_ANNOTATION = "tentacular.io/secret-sources"
+
+
+def provenance_annotation(provenance: Mapping[str, str] | None) -> dict[str, str]:
+    """Which source supplied each ``service.key`` (``vault:kv/app#token``, ``.secrets.yaml``), no values."""
+    if not provenance:
+        return {}
+    return {PROVENANCE_ANNOTATION: json.dumps(dict(sorted(provenance.items())), separators=(",", ":"))}
 
 
 def secret_file_content(keys: Mapping[str, Any]) -> str:
@@ -34,7 +42,20 @@ def secret(*, meta: dict[str, object], secrets: Mapping[str, Mapping[str, Any]])
 def masked(manifest: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a Secret with every value replaced; key names (service names) stay visible."""
     copy = dict(manifest)
+    annotations = (manifest.get("metadata") or {}).get("annotations") or {}
+    try:
+        provenance: dict[str, str] = json.loads(annotations.get(PROVENANCE_ANNOTATION) or "{}")
+    except ValueError:
+        provenance = {}
     for field in ("data", "stringData"):
         if isinstance(copy.get(field), Mapping):
-            copy[field] = dict.fromkeys(copy[field], MASK)
+            copy[field] = {service: _mask_for(service, provenance) for service in copy[field]}
     return copy
+
+
+def _mask_for(service: str, provenance: Mapping[str, str]) -> str:
+    """``<from vault:kv/app#token>`` when every key of the service came from a provider (K-S9)."""
+    labels = [label for ref, label in sorted(provenance.items()) if ref.split(".", 1)[0] == service]
+    if labels and all(":" in label for label in labels):
+        return f"<from {', '.join(dict.fromkeys(labels))}>"
+    return MASK

@@ -32,6 +32,7 @@ ENVIRONMENT_FIELDS = (
     "config_overrides",
     "secrets_source",
     "enforcement",
+    "allowed_secret_providers",
 )
 
 Enforcement = Literal["strict", "audit"]
@@ -85,6 +86,9 @@ def merge_configs(user: Mapping[str, Any], project: Mapping[str, Any]) -> dict[s
     """Project over user; environments merge field by field and config_overrides key by key (Q7)."""
     merged: dict[str, Any] = {k: v for k, v in user.items() if k != "environments"}
     merged.update({k: v for k, v in project.items() if k != "environments" and v is not None})
+    providers = {**(user.get("secret_providers") or {}), **(project.get("secret_providers") or {})}
+    if providers:
+        merged["secret_providers"] = providers  # merged by provider name, project over user
     environments: dict[str, dict[str, Any]] = {}
     for source in (user, project):
         for name, fields in (source.get("environments") or {}).items():
@@ -111,6 +115,7 @@ class Environment:
     config_overrides: Mapping[str, Any] = field(default_factory=dict)
     secrets_source: str | None = None
     enforcement: Enforcement = "strict"
+    allowed_secret_providers: tuple[str, ...] | None = None  # None: every provider (K-S11 policy)
 
     def secrets_path(self, workflow_dir: Path) -> Path | None:
         """``secrets_source`` relative paths are taken from the workflow directory."""
@@ -134,6 +139,23 @@ class Settings:
     @property
     def environments(self) -> dict[str, dict[str, Any]]:
         return dict(self.data.get("environments") or {})
+
+    @property
+    def secret_providers(self) -> dict[str, dict[str, Any]]:
+        """``secret_providers: {name: {type: ..., ...}}`` from the config files, checked."""
+        raw = self.data.get("secret_providers") or {}
+        where = ", ".join(str(f) for f in self.files) or "config"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: secret_providers must map names to settings")
+        providers: dict[str, dict[str, Any]] = {}
+        for name, config in raw.items():
+            if not isinstance(config, dict) or not config.get("type"):
+                raise ConfigError(
+                    f'{where}: secret provider "{name}" needs a type',
+                    hint="e.g. secret_providers: {vault: {type: vault, address: https://vault:8200}}",
+                )
+            providers[str(name)] = dict(config)
+        return providers
 
     def has_environment(self, name: str) -> bool:
         return name in self.environments
@@ -169,6 +191,13 @@ def environment_from_fields(name: str, fields: Mapping[str, Any]) -> Environment
         value = fields.get(key)
         return None if value is None else str(value)
 
+    allowed = fields.get("allowed_secret_providers")
+    if allowed is not None and not (isinstance(allowed, list) and all(isinstance(a, str) for a in allowed)):
+        raise ConfigError(
+            f'environment "{name}": allowed_secret_providers must be a list of provider names',
+            hint="e.g. allowed_secret_providers: [vault]",
+        )
+
     return Environment(
         name=name,
         context=text("context") or None,
@@ -179,6 +208,7 @@ def environment_from_fields(name: str, fields: Mapping[str, Any]) -> Environment
         config_overrides=dict(overrides),
         secrets_source=text("secrets_source") or None,
         enforcement=enforcement,
+        allowed_secret_providers=tuple(allowed) if allowed is not None else None,
     )
 
 

@@ -61,9 +61,23 @@ def load_source(path: Path) -> Secrets:
 
 def load_yaml_file(path: Path) -> Secrets:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        # Never echo the file content: it holds secrets.
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SecretsError(f"cannot read secrets file {path}: {exc.__class__.__name__}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        # Where and what only: the YAML error's own text quotes the line, which holds secrets.
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise SecretsError(
+            f"{where}: invalid YAML in secrets file: {exc.problem or 'cannot parse'}",
+            hint='a secrets file maps services to keys, e.g.\n  github:\n    token: "..."',
+            file=str(path),
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as exc:
         raise SecretsError(f"cannot parse secrets file {path}: {type(exc).__name__}") from None
     if data is None:
         return {}

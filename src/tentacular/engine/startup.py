@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from tentacular.engine._secret_providers import SecretResolver
+from tentacular.engine._secret_sources import resolve_references
 from tentacular.engine.context import EngineServices, SharedHttpClient
 from tentacular.engine.core import Revision, WorkflowEngine, build_revision, compile_dag
 from tentacular.engine.executor import Sleep
@@ -52,6 +54,7 @@ def prepare(
     listen: tuple[str, int] | None = None,
     log: LogSink | None = None,
     log_stream: TextIO | None = None,
+    secret_resolver: SecretResolver | None = None,
 ) -> PreparedEngine:
     loaded = load_workflow(workflow)
     try:
@@ -59,6 +62,8 @@ def prepare(
     except ValueError as exc:  # validation already rejects cycles; this is a second line
         raise SpecError(f"cannot compile {loaded.file}: {exc}", []) from None
     secrets = resolve_secrets(loaded.directory, secrets_path, cluster_dir=cluster_secrets)
+    # secret:// references are fetched now, in memory, before any node code exists (K-S1).
+    secrets = dict(resolve_references(secrets, loaded.directory, secret_resolver))
     sink = log if log is not None else LogSink(stream=log_stream)
     services = EngineServices(
         config=loaded.workflow.config.as_mapping(),
@@ -101,10 +106,16 @@ def boot(
     log: LogSink | None = None,
     install_guard: GuardInstaller | None = None,
     sleep: Sleep | None = None,
+    secret_resolver: SecretResolver | None = None,
 ) -> tuple[WorkflowEngine, PreparedEngine]:
     """Steps 1-5. ``install_guard`` is where the D4 runtime permission guard plugs in."""
     prepared = prepare(
-        workflow, secrets_path=secrets_path, cluster_secrets=cluster_secrets, listen=listen, log=log
+        workflow,
+        secrets_path=secrets_path,
+        cluster_secrets=cluster_secrets,
+        listen=listen,
+        log=log,
+        secret_resolver=secret_resolver,
     )
     return complete_boot(prepared, install_guard=install_guard, sleep=sleep), prepared
 
