@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint format bench e2e skill clean
+.PHONY: setup demo test lint format bench e2e skill openbao clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,11 @@ lint: setup
 	$(BIN)/mypy --strict src
 	$(BIN)/lint-imports
 
-test: lint
+# The Vault-API server the secret-provider tests start (cached under ~/.cache/tentacular).
+openbao: setup
+	PYTHON=$(BIN)/python bash tools/openbao/install.sh
+
+test: lint openbao
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 format: setup

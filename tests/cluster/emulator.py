@@ -57,6 +57,7 @@ CLUSTER_SCOPED = {
     "selfsubjectaccessreviews",
 }
 APPLY_PATCH = "application/apply-patch+yaml"
+MERGE_PATCHES = frozenset({"application/strategic-merge-patch+json", "application/merge-patch+json"})
 
 
 @dataclass
@@ -333,6 +334,8 @@ class KubeEmulator:
     def _apply(
         self, resource: str, namespace: str | None, name: str, query: dict[str, str], ctype: str, body: Any
     ) -> tuple[int, dict[str, Any]]:
+        if ctype in MERGE_PATCHES:
+            return self._merge_patch(resource, namespace, name, body)
         if ctype != APPLY_PATCH:
             raise ApiFailure(415, "UnsupportedMediaType", f"only {APPLY_PATCH} is emulated, got {ctype}")
         if not query.get("fieldManager"):
@@ -364,6 +367,22 @@ class KubeEmulator:
         self.sim.on_write(resource, existing, desired)
         return (200 if existing else 201), copy.deepcopy(desired)
 
+    def _merge_patch(
+        self, resource: str, namespace: str | None, name: str, body: Any
+    ) -> tuple[int, dict[str, Any]]:
+        """JSON merge patch semantics (a strategic patch of maps, e.g. `kubectl rollout restart`)."""
+        key = self._key(resource, namespace, name)
+        existing = self.store.get(key)
+        if existing is None:
+            raise ApiFailure(404, "NotFound", f'{resource} "{name}" not found')
+        patched = _merge(copy.deepcopy(existing), body or {})
+        if patched == existing:
+            return 200, copy.deepcopy(existing)
+        self._stamp(patched, existing)
+        self.store[key] = patched
+        self.sim.on_write(resource, existing, patched)
+        return 200, copy.deepcopy(patched)
+
     def _stamp(self, obj: dict[str, Any], existing: dict[str, Any] | None) -> None:
         meta = obj["metadata"]
         meta.setdefault("uid", f"uid-{self._rv + 1}")
@@ -379,6 +398,17 @@ class KubeEmulator:
             raise ApiFailure(404, "NotFound", f'{resource} "{name}" not found')
         self.sim.on_delete(resource, obj)
         return _status(200, "", "deleted", success=True)
+
+
+def _merge(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            target[key] = _merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+    return target
 
 
 def _status(code: int, reason: str, message: str, *, success: bool = False) -> dict[str, Any]:

@@ -10,6 +10,9 @@ import pytest
 import yaml
 
 from tentacular.cli.main import main
+from tests.secrets.servers import moto_server, openbao
+
+__all__ = ["moto_server", "openbao"]  # session fixtures: real backends on loopback
 
 WORKFLOW: dict[str, Any] = {
     "name": "secret-flow",

@@ -15,15 +15,16 @@ ENVELOPE_FIELDS: dict[str, str] = {
     "version": "`tntcVersion`, `commit`, `python`",
     "init": "`directory`, `files`; with --from also `template`",
     "validate": "`file`, `workflow {name, version, nodes, edges, triggers, hasContract}`, `stages`, "
-    "`derived {secrets, egressRules, ingressRules, …}`, `warnings`; on failure `errors[]` with "
-    "file, line, column, path, message, hint",
+    "`derived {secrets, egressRules, ingressRules, …}`, `warnings`, `secretWarnings`; "
+    "on failure `errors[]` with file, line, column, path, message, hint",
     "visualize": "`mermaid`, `contractSummary`, `written`",
     "schema": "`schema` (the JSON Schema of workflow.yaml)",
     "run": "`workflow` (or `name`, `namespace` for deployed runs), `execution {success, outputs, errors, "
     "cancelled, timing}`",
     "test": "`results[]` (per node: expected vs actual, time), `drift`, `summary` counts",
     "build": "`image`, `pushed`, `kindLoaded`, …",
-    "deploy": "dry run: `dryRun`, `workflow`, `namespace`, `image`, `objects`, `applyOrder`; "
+    "deploy": "dry run: `dryRun`, `workflow`, `namespace`, `image`, `objects`, `applyOrder`, "
+    "`secretSources {service.key: source}`; "
     "else `phases`, `manifests`, `warnings`, `target`, `checks`, `execution`",
     "undeploy": "`name`, `namespace`, `removed`",
     "status": "`workflow {name, namespace, ready, replicas, available, …}`",
@@ -41,6 +42,13 @@ ENVELOPE_FIELDS: dict[str, str] = {
     "catalog index": "`file`, `templates[]`",
     "cluster check": "`namespace`, `checks[]`",
     "skill": "`skill` (this document), `written`",
+    "secrets check": "`workflow`, `directory`, `required`, `missing[]`, `unused[]`, "
+    "`keys[] {ref, status, source, requiredBy, reason, didYouMean}`",
+    "secrets init": "`path`, `keys[]`, `gitignoreUpdated`",
+    "secrets sync": "`workflow`, `namespace`, `secret`, `changed`, `rolled`, `keys[] {ref, status}`, "
+    "`sources {service.key: source}`",
+    "secrets diff": "`workflow`, `namespace`, `secret`, `inCluster`, `keys[] {ref, status}` "
+    "(status: only-local, only-cluster, differs, same)",
 }
 # What to do about each stable error code (the error's own `hint` is more specific).
 ERROR_HINTS: dict[str, str] = {
@@ -50,6 +58,11 @@ ERROR_HINTS: dict[str, str] = {
     "invalid_workflow": "fix each entry of `errors[]` (file:line, field path), then validate again",
     "scaffold_refused": "choose an empty directory, or pass --force",
     "secrets": "provide the secret in .secrets.yaml / .secrets/ or fix the `$shared` reference",
+    "secret_reference": "fix the reference: secret://<provider>/<path>[#field]",
+    "secret_provider": "check the provider named in the message: configured in secret_providers, "
+    "allowed by the environment, reachable, credentials and path/field right",
+    "secrets_missing": "provision the keys listed (`tntc secrets check`, `tntc secrets init`) or pass "
+    "--allow-missing-secrets",
     "node_load": "fix the node module: it must import and export an async `run(ctx, input)`",
     "execution_failed": "read `execution.errors`; fix the failing node and run again",
     "build_failed": "read the build output in the progress lines",

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
 from tentacular.cli.common import finish, options_of
 from tentacular.cli.output import CommandResult
+
+if TYPE_CHECKING:
+    from tentacular.deploy.settings import DeployTarget
+    from tentacular.spec import LoadedWorkflow
 
 DirArgument = Annotated[Path, typer.Argument(help="Workflow directory.")]
 SecretsOption = Annotated[
@@ -22,6 +26,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(secrets_app, name="secrets")
     secrets_app.command("check", help="Report every required secret as provisioned or missing.")(check)
     secrets_app.command("init", help="Write .secrets.yaml with every required key as a placeholder.")(init)
+    secrets_app.command("sync", help="Push the local secrets to the cluster Secret; roll pods if changed.")(
+        sync
+    )
+    secrets_app.command("diff", help="Compare local and cluster secrets per key (never values).")(diff)
 
 
 def check(ctx: typer.Context, directory: DirArgument = Path(), secrets: SecretsOption = None) -> None:
@@ -83,3 +91,62 @@ def init(
             show_status_line=False,
         ),
     )
+
+
+def _target(ctx: typer.Context, directory: Path) -> tuple[LoadedWorkflow, DeployTarget]:
+    from tentacular.cli.commands_cluster import workflow_target
+    from tentacular.spec import load_workflow
+
+    loaded = load_workflow(directory)
+    return loaded, workflow_target(ctx, loaded, image=None, runtime_class=None, pull_policy=None)
+
+
+def _key_lines(keys: list[dict[str, str]], out: TextIO) -> None:
+    width = max((len(k["ref"]) for k in keys), default=0)
+    for key in keys:
+        out.write(f"  {key['ref'].ljust(width)}  {key['status']}\n")
+
+
+def diff(ctx: typer.Context, directory: DirArgument = Path(), secrets: SecretsOption = None) -> None:
+    from tentacular.deploy._secrets_sync import diff_secrets
+
+    loaded, target = _target(ctx, directory)
+    result = diff_secrets(loaded, target, explicit=secrets)
+    data = result.to_dict()
+    changes = result.differences
+    summary = (
+        f"{result.secret} in {result.namespace}: {len(changes)} key(s) differ"
+        if changes
+        else f"{result.secret} in {result.namespace}: in sync ({len(result.keys)} key(s))"
+    )
+
+    def text(out: TextIO) -> None:
+        out.write(f"Secrets diff for {result.workflow} (local vs {result.namespace}/{result.secret}):\n")
+        if not result.in_cluster:
+            out.write("  (no Secret in the cluster)\n")
+        _key_lines(data["keys"], out)
+
+    hints = [f"push them with: tntc secrets sync {directory}"] if changes else []
+    finish(ctx, CommandResult("secrets diff", not changes, summary, hints=hints, data=data, text=text))
+
+
+def sync(ctx: typer.Context, directory: DirArgument = Path(), secrets: SecretsOption = None) -> None:
+    from tentacular.deploy._secrets_sync import sync_secrets
+
+    loaded, target = _target(ctx, directory)
+    report = sync_secrets(loaded, target, explicit=secrets)
+    data = report.to_dict()
+    secret = f"{report.diff.namespace}/{report.diff.secret}"
+    if report.rolled:
+        summary = f"synced {secret}; rolling deployment {report.diff.workflow}"
+    elif report.changed:
+        summary = f"updated the sources annotation of {secret}; values unchanged, no roll"
+    else:
+        summary = f"{secret} already in sync; nothing changed"
+
+    def text(out: TextIO) -> None:
+        _key_lines(data["keys"], out)
+        for ref, label in sorted(report.sources.items()):
+            out.write(f"  {ref} resolved from {label}\n")
+
+    finish(ctx, CommandResult("secrets sync", True, summary, data=data, text=text))

@@ -150,6 +150,27 @@ class KubeClient:
         )
         return _plain(applied)
 
+    def patch(
+        self, kind: Kind, name: str, namespace: str | None, patch: Mapping[str, Any], *, field_manager: str
+    ) -> dict[str, Any]:
+        """A strategic merge patch (what ``kubectl rollout restart`` sends) for one small change."""
+        from lightkube.types import PatchType
+
+        resource = _resource_class(kind)
+        patched = self._call(
+            f"patch {kind.kind}/{name}",
+            namespace,
+            lambda: self._client.patch(
+                resource,
+                name,
+                dict(patch),
+                namespace=_scope(kind, namespace),
+                patch_type=PatchType.STRATEGIC,
+                field_manager=field_manager,
+            ),
+        )
+        return _plain(patched)
+
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         from lightkube.codecs import from_dict
 
