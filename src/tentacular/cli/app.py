@@ -34,7 +34,7 @@ app = typer.Typer(
     name="tntc",
     help="Build, test and deploy secure workflows for AI agents.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -50,6 +50,9 @@ def global_options(
     namespace: Annotated[str | None, typer.Option("-n", "--namespace", help="Kubernetes namespace.")] = None,
     env: Annotated[str | None, typer.Option("--env", help="Named environment from the config files.")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    version: Annotated[  # handled in main(): `tntc --version` runs `tntc version`
+        bool, typer.Option("--version", help="Print the tntc version and exit.")
+    ] = False,
 ) -> None:
     """Global options may be given before or after the command name."""
     ctx.obj = GlobalOptions(output=output.value, namespace=namespace, env=env, debug=debug)

@@ -52,6 +52,19 @@ def _command_name(argv: Sequence[str]) -> str:
     return "tntc"
 
 
+def _command_path(argv: Sequence[str]) -> list[str]:
+    skip = False
+    path: list[str] = []
+    for token in argv:
+        if skip:
+            skip = False
+        elif token in GLOBAL_VALUE_OPTIONS:
+            skip = True
+        elif not token.startswith("-"):
+            path.append(token)
+    return path
+
+
 def _wants_json(argv: Sequence[str]) -> bool:
     for index, token in enumerate(argv):
         if token in ("-o", "--output") and index + 1 < len(argv):
@@ -63,6 +76,8 @@ def _wants_json(argv: Sequence[str]) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+    if "--version" in args and _command_name(args) == "tntc":
+        args = [a for a in args if a != "--version"] + ["version"]  # `tntc --version` = `tntc version`
     import typer
     from typer._click import exceptions as click_exceptions
 
@@ -83,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("Aborted.\n")
         return EXIT_FAILURE
     except click_exceptions.NoArgsIsHelpError as exc:
+        if options.json:  # an agent gets an envelope, not a help page
+            path = " ".join(["tntc", *_command_path(args)])
+            missing = UsageError(f"{path} needs a command", hint=f"see: {path} --help")
+            return emit_error(options, command, missing)
         sys.stderr.write(exc.format_message() + "\n")
         return EXIT_USAGE
     except click_exceptions.ClickException as exc:
