@@ -7,6 +7,7 @@ bought nothing (see docs/engine.md, "Performance").
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import deque
@@ -110,13 +111,23 @@ class EngineApp:
                     send, 413, json.dumps({"error": f"request body exceeds {self.max_body} bytes"}).encode()
                 )
                 return
-            payload = _parse_payload(body)
+            try:
+                payload = _parse_payload(body)
+            except RecursionError:  # sandbox: a 100,000-deep body must not become a 500 (Build 6)
+                refusal = {"error": "request body nests too deeply to parse as JSON"}
+                await _respond(send, 400, json.dumps(refusal).encode())
+                return
         telemetry = self.telemetry
         telemetry.in_flight += 1
         started = time.perf_counter()
         run_id = new_run_id()
         try:
             result = await self.engine.run(payload, run_id=run_id)
+        except asyncio.CancelledError:  # shutdown after the grace period: still a JSON answer
+            telemetry.record(run_id, False, time.perf_counter() - started, "cancelled at shutdown")
+            late = {"error": "the engine shut down before the run finished (grace period over)"}
+            await _respond(send, 503, json.dumps(late).encode())
+            raise
         except Exception as exc:  # an engine bug, not a node failure: still answer (F-080)
             message = self.engine.services.redactor.text(f"{type(exc).__name__}: {exc}")
             telemetry.record(run_id, False, time.perf_counter() - started, message)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tentacular.engine._http import DEFAULT_HEAD_TIMEOUT
 from tentacular.engine.core import WorkflowEngine
 from tentacular.engine.logs import LogSink
 from tentacular.engine.server import DEFAULT_MAX_BODY, EngineApp
@@ -41,6 +42,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         type=float,
         default=DEFAULT_GRACE_PERIOD,
         help="seconds in-flight runs get on SIGTERM",
+    )
+    parser.add_argument(
+        "--head-timeout",
+        type=float,
+        default=DEFAULT_HEAD_TIMEOUT,
+        help="seconds a client has to send a complete request head (default 10)",
     )
     parser.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest /run body in bytes")
     parser.add_argument(
@@ -78,9 +85,12 @@ async def serve(
     grace_period: float = DEFAULT_GRACE_PERIOD,
     max_body: int = DEFAULT_MAX_BODY,
     watch: bool = False,
+    head_timeout: float = DEFAULT_HEAD_TIMEOUT,
 ) -> None:
     """Serve until SIGTERM/SIGINT, then drain in-flight runs within the grace period."""
     import uvicorn
+
+    from tentacular.engine._http import head_timeout_protocol
 
     log = engine.services.log
     app = EngineApp(engine, max_body=max_body)
@@ -94,6 +104,7 @@ async def serve(
         server_header=False,
         timeout_graceful_shutdown=grace_period,  # type: ignore[arg-type]  # float works, hint says int
         timeout_keep_alive=30,
+        http=head_timeout_protocol(head_timeout),  # sandbox: slowloris (Build 6)
     )
     server = uvicorn.Server(config)
     stop_watch = asyncio.Event()
@@ -158,7 +169,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if first:
             log_banner(engine, log, listener)
         asyncio.run(
-            serve(engine, listener, grace_period=args.grace_period, max_body=args.max_body, watch=args.watch)
+            serve(
+                engine,
+                listener,
+                grace_period=args.grace_period,
+                max_body=args.max_body,
+                watch=args.watch,
+                head_timeout=args.head_timeout,
+            )
         )
         return 0
 

@@ -16,7 +16,7 @@ from tentacular.spec.crossref import cross_check
 from tentacular.spec.issues import SpecIssue
 from tentacular.spec.model import TRIGGER_TYPES, Dependency, Workflow
 from tentacular.spec.ports import KNOWN_PROTOCOLS
-from tentacular.spec.yamlsource import PathKey, YamlDocument, YamlSyntaxError, parse_yaml
+from tentacular.spec.yamlsource import MAX_DOCUMENT_BYTES, PathKey, YamlDocument, YamlSyntaxError, parse_yaml
 
 WORKFLOW_FILE = "workflow.yaml"
 
@@ -111,6 +111,18 @@ def check_workflow(path: str | Path = ".") -> WorkflowCheck:
     """Read and check a workflow; never raises for problems inside the file."""
     file = resolve_workflow_file(path)
     try:
+        size = file.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            issue = SpecIssue(
+                file=str(file),
+                path="",
+                message=f"workflow.yaml is {size} bytes; the limit is {MAX_DOCUMENT_BYTES} (256 KiB; it "
+                "shares a 1 MiB ConfigMap with the node code)",
+                hint="move data out of workflow.yaml: large values belong in files the nodes read",
+                line=1,
+                column=1,
+            )
+            return WorkflowCheck(file=file, workflow=None, issues=[issue])
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         issue = SpecIssue(file=str(file), path="", message=f"cannot read file: {exc}")
@@ -132,6 +144,27 @@ def load_workflow(path: str | Path = ".") -> LoadedWorkflow:
     return LoadedWorkflow(check.workflow, check.file, check.text, tuple(check.warnings))
 
 
+MAX_NODES = 1000
+MAX_EDGES = 5000
+
+
+def _too_many(document: YamlDocument, file: str) -> SpecIssue | None:
+    """Node and edge counts are capped so validation and DAG checks stay bounded (docs/security.md)."""
+    for field_name, limit in (("nodes", MAX_NODES), ("edges", MAX_EDGES)):
+        value = document.data.get(field_name)
+        if isinstance(value, dict | list) and len(value) > limit:
+            mark = document.mark_for((field_name,), key=True)
+            return SpecIssue(
+                file=file,
+                path=field_name,
+                message=f"{len(value)} {field_name}; a workflow may have at most {limit}",
+                hint="split the workflow into several that trigger each other (queue triggers)",
+                line=mark.line if mark else None,
+                column=mark.column if mark else None,
+            )
+    return None
+
+
 def parse_workflow(
     text: str, *, file: str = WORKFLOW_FILE, directory: Path | None = None
 ) -> tuple[Workflow | None, list[SpecIssue]]:
@@ -144,7 +177,7 @@ def parse_workflow(
             file=file,
             path="",
             message=f"invalid YAML: {exc}",
-            hint=_HINTS["syntax"],
+            hint=exc.hint or _HINTS["syntax"],
             line=line,
             column=column,
         )
@@ -160,6 +193,9 @@ def parse_workflow(
             column=1,
         )
         return None, [issue]
+    too_many = _too_many(document, file)
+    if too_many is not None:
+        return None, [too_many]
     issues: list[SpecIssue] = []
     workflow: Workflow | None = None
     try:

@@ -15,6 +15,13 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
 
 PathKey = str | int
 
+# Limits that keep parsing and validation of hostile input bounded (docs/security.md):
+# a workflow travels in a ConfigMap (at most 1 MiB, shared with the node code), a real one has a few
+# hundred values; aliases and merge keys count every time they are used, so expansion
+# bombs stop at the budget instead of growing exponentially.
+MAX_DOCUMENT_BYTES = 256 * 1024
+MAX_YAML_VALUES = 50_000
+
 
 @dataclass(frozen=True, slots=True)
 class Mark:
@@ -46,9 +53,10 @@ class YamlDocument:
 
 
 class YamlSyntaxError(ValueError):
-    def __init__(self, message: str, mark: Mark | None) -> None:
+    def __init__(self, message: str, mark: Mark | None, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.mark = mark
+        self.hint = hint
 
 
 def parse_yaml(text: str) -> YamlDocument:
@@ -58,6 +66,7 @@ def parse_yaml(text: str) -> YamlDocument:
         node = loader.get_single_node()
         if node is None:
             return YamlDocument(data=None)
+        _check_expansion(node)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         problem_mark = exc.problem_mark or exc.context_mark
@@ -74,6 +83,29 @@ def parse_yaml(text: str) -> YamlDocument:
         if key_node is not None:
             document.key_marks[path] = _mark(key_node)
     return document
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Count values as construction and validation would see them, aliases expanded; stop early."""
+    pending: list[yaml.Node] = [root]
+    seen = 0
+    while pending:
+        node = pending.pop()
+        seen += 1
+        if seen > MAX_YAML_VALUES:
+            raise YamlSyntaxError(
+                f"the document expands to more than {MAX_YAML_VALUES} values (counting every use of an "
+                "alias or merge key); the limit keeps validation bounded",
+                _mark(node),
+                hint="write repeated values out instead of nesting aliases; large data belongs in files "
+                "the nodes read",
+            )
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                pending.append(key)
+                pending.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
 
 
 def _mark(node: yaml.Node) -> Mark:
