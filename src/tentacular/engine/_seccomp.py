@@ -23,7 +23,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-import platform
 import struct
 from dataclasses import dataclass
 
@@ -213,8 +212,9 @@ def build_filter(own_pid: int) -> bytes:
 @functools.cache
 def supported() -> str | None:
     """None when this machine can take the filter, else why not (cached: ask before Landlock)."""
-    if platform.machine() not in ("x86_64", "AMD64"):
-        return f"architecture {platform.machine()} has no syscall table here"
+    machine = os.uname().machine
+    if machine != "x86_64":
+        return f"architecture {machine} has no syscall table here"
     if not os.path.exists("/proc/self/status"):
         return "no /proc"
     with open("/proc/self/status", encoding="ascii", errors="replace") as status:
