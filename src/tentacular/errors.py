@@ -108,6 +108,12 @@ class NodeLoadError(TentacularError):
     code = "node_load"
 
 
+class TypeScriptNodeError(TentacularError):
+    """A TypeScript node threw, returned a non-JSON value, or lost its Deno worker."""
+
+    code = "node_failed"
+
+
 class ExecutionError(TentacularError):
     """A workflow run finished with failed nodes."""
 

@@ -1,4 +1,4 @@
-"""Loading nodes: async and plain def, helper modules, clear errors, the nodes/ guard, .ts."""
+"""Loading nodes: async and plain def, helper modules, clear errors, the nodes/ guard."""
 
 from __future__ import annotations
 
@@ -111,12 +111,6 @@ def test_symlink_out_of_nodes_is_refused(tmp_path: Path) -> None:
         resolve_node_path(wf, "evil", "nodes/evil.py")
     with pytest.raises(NodeLoadError, match="outside the nodes/"):
         resolve_node_path(wf, "up", "nodes/../outside.py")
-
-
-def test_typescript_node_is_a_clear_error(tmp_path: Path) -> None:
-    wf = write(tmp_path, {"x.ts": "export default async function run() {}\n"})
-    with pytest.raises(NodeLoadError, match="TypeScript runtime not available yet"):
-        load_nodes(wf, {"x": "nodes/x.ts"})
 
 
 def test_missing_file(tmp_path: Path) -> None:

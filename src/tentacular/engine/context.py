@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tentacular.engine.logs import LogSink, NodeLogger
 from tentacular.engine.secrets import Redactor
@@ -168,6 +168,9 @@ class Context:
     """``ctx`` for one node invocation: a node id, a run id and the shared services."""
 
     __slots__ = ("_log", "_services", "node_id", "run_id")
+    # True for the testing layer's mock: TypeScript nodes then route requests and accesses
+    # through this Python context (fixtures' mocks, drift records) instead of the network.
+    proxied_io: ClassVar[bool] = False
 
     def __init__(self, services: EngineServices, node_id: str = "unknown", run_id: str = "") -> None:
         self._services = services

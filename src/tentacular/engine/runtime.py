@@ -1,8 +1,8 @@
 """Node runtimes, chosen per node by file extension (D2).
 
 ``RUNTIMES`` maps an extension to the runtime that loads such nodes; the executor
-only ever sees ``NodeFunction`` callables, so a Deno runtime for ``.ts`` nodes can
-be registered later without touching it. Python nodes are compiled straight from
+only ever sees ``NodeFunction`` callables, so ``.ts`` nodes (run by the Deno worker
+of ``engine/_deno``) and ``.py`` nodes mix freely in one DAG. Python nodes are compiled straight from
 source (no ``__pycache__`` in a read-only ConfigMap, no stale bytecode on hot
 reload) and sibling helper modules in ``nodes/`` import by plain name.
 """
@@ -203,27 +203,31 @@ def _relative(path: Path, nodes_dir: Path) -> str:
         return str(path)
 
 
-class MissingRuntime:
-    """A known extension whose runtime is not part of this build: fail with a clear error."""
+class _DenoRuntimeOnDemand:
+    """The Deno runtime, imported only when a workflow has TypeScript nodes (start-up budget)."""
 
-    def __init__(self, name: str, reason: str) -> None:
-        self.name = name
-        self._reason = reason
+    name = "deno"
+
+    def __init__(self) -> None:
+        self._runtime: NodeRuntime | None = None
+
+    def _real(self) -> NodeRuntime:
+        if self._runtime is None:
+            from tentacular.engine._deno.runtime import DenoRuntime
+
+            self._runtime = DenoRuntime()
+        return self._runtime
 
     def prepare(self, nodes_dir: Path) -> None:
-        return None
+        self._real().prepare(nodes_dir)
 
     def load(self, node_id: str, path: Path, nodes_dir: Path) -> NodeFunction:
-        raise NodeLoadError(
-            f'node "{node_id}" ({_relative(path, nodes_dir)}): {self._reason}',
-            hint="port the node to Python (async def run(ctx, input)) for this build",
-            file=str(path),
-        )
+        return self._real().load(node_id, path, nodes_dir)
 
 
 RUNTIMES: dict[str, NodeRuntime] = {
     ".py": PythonRuntime(),
-    ".ts": MissingRuntime("deno", "TypeScript runtime not available yet"),
+    ".ts": _DenoRuntimeOnDemand(),
 }
 
 

@@ -1,6 +1,7 @@
 """The pure spec layer: workflow.yaml model, validation, DAG and derived artifacts."""
 
 from tentacular.spec.dag import Dag
+from tentacular.spec.denoflags import deno_permission_flags, net_grants
 from tentacular.spec.derive import DerivedArtifacts, derive
 from tentacular.spec.issues import SpecIssue
 from tentacular.spec.loader import (
@@ -28,8 +29,10 @@ __all__ = [
     "Workflow",
     "WorkflowCheck",
     "check_workflow",
+    "deno_permission_flags",
     "derive",
     "load_workflow",
+    "net_grants",
     "parse_workflow",
     "resolve_workflow_file",
     "runtime_policy",

@@ -57,6 +57,14 @@ class MockRoute:
 DependencyMocks = Mapping[str, Mapping[MockRoute, MockResponse]]
 
 
+class OriginalMocks(dict[str, dict[MockRoute, MockResponse]]):
+    """A fixture without a ``mocks`` key: the original mock context's semantics (INVENTORY §5.5).
+
+    Every dependency ``fetch`` answers 200 ``{"mock": true, "dependency": <name>, "path": <path>}``
+    (recorded for drift) instead of failing as an unmocked request.
+    """
+
+
 @dataclass(frozen=True)
 class NodeFixture:
     """One test case of one node."""
@@ -161,10 +169,10 @@ def load_node_fixture(path: Path) -> NodeFixture:
 
 
 def load_pipeline_fixture(workflow_dir: Path, nodes: Mapping[str, Any]) -> PipelineFixture:
-    """``pipeline.json`` when present, else the upstream default: root input ``{}``, nothing mocked."""
+    """``pipeline.json`` when present, else the upstream default: root input ``{}``, original mocks."""
     path = fixtures_dir(workflow_dir) / PIPELINE_FILE
     if not path.is_file():
-        return PipelineFixture(None, {}, {}, {}, {}, {})
+        return PipelineFixture(None, {}, {}, {}, OriginalMocks(), {})
     data = _read_object(path)
     _check_keys(path, data, _PIPELINE_KEYS)
     expected = data.get("expected", {})
@@ -234,6 +242,8 @@ def _secrets(path: Path, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _mocks(path: Path, data: Mapping[str, Any]) -> dict[str, dict[MockRoute, MockResponse]]:
+    if "mocks" not in data:
+        return OriginalMocks()
     mocks = data.get("mocks", {})
     if not isinstance(mocks, dict):
         raise FixtureError(f'{path}: "mocks" must map dependency names to responses')

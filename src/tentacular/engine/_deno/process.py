@@ -1,0 +1,210 @@
+"""One Deno worker process and the framed protocol spoken with it.
+
+Frames are a 4-byte big-endian length followed by UTF-8 JSON, over the worker's
+stdin (requests) and stdout (replies). Reading is an event-loop reader on the raw
+pipe fd (no audit events, no thread); start-up and node loading can also be done
+synchronously, because node loading is synchronous in the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import select
+import signal
+import struct
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tentacular.engine._deno.launcher import Launcher, SpawnedWorker, reap
+
+MAX_FRAME = 64 * 1024 * 1024
+_HEADER = struct.Struct(">I")
+Frame = dict[str, Any]
+
+
+class WorkerGone(Exception):
+    """The worker exited or broke the protocol; every pending request fails with this."""
+
+
+class FrameBuffer:
+    def __init__(self) -> None:
+        self._data = bytearray()
+
+    def feed(self, chunk: bytes) -> list[Frame]:
+        self._data += chunk
+        frames: list[Frame] = []
+        data = self._data
+        offset = 0
+        while len(data) - offset >= 4:
+            (size,) = _HEADER.unpack_from(data, offset)
+            if size > MAX_FRAME:
+                raise WorkerGone(f"the Deno worker sent a frame of {size} bytes")
+            if len(data) - offset - 4 < size:
+                break
+            frames.append(json.loads(bytes(data[offset + 4 : offset + 4 + size])))
+            offset += 4 + size
+        if offset:
+            del data[:offset]
+        return frames
+
+
+def encode(frame: Frame) -> bytes:
+    body = json.dumps(frame, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    return _HEADER.pack(len(body)) + body
+
+
+class WorkerProcess:
+    """A running worker: send frames, receive them through ``on_frame``, notice its death."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: str,
+        launcher: Launcher,
+        on_frame: Callable[[Frame], None],
+        on_exit: Callable[[str], None],
+    ) -> None:
+        self._argv = list(argv)
+        self._env = dict(env)
+        self._cwd = cwd
+        self._launcher = launcher
+        self._on_frame = on_frame
+        self._on_exit = on_exit
+        self._spawned: SpawnedWorker | None = None
+        self._buffer = FrameBuffer()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.alive = False
+        self.cold_start: float | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._spawned.pid if self._spawned is not None else None
+
+    def start(self, *, timeout: float) -> None:
+        """Spawn and wait (blocking) for the worker's ``ready`` frame."""
+        began = time.perf_counter()
+        self._spawned = self._launcher(self._argv, env=self._env, cwd=self._cwd)
+        self.alive = True
+        frame = self.receive_sync(timeout=timeout)
+        if frame.get("t") != "ready":
+            self.kill()
+            raise WorkerGone(f"the Deno worker did not start (got {frame.get('t')!r})")
+        self.cold_start = time.perf_counter() - began
+
+    def send(self, frame: Frame) -> None:
+        spawned = self._spawned
+        if spawned is None or not self.alive:
+            raise WorkerGone("the Deno worker is not running")
+        data = memoryview(encode(frame))
+        try:
+            while data:
+                written = os.write(spawned.stdin_fd, data)
+                data = data[written:]
+        except OSError as exc:
+            self._gone(f"writing to the Deno worker failed: {exc.strerror or exc}")
+            raise WorkerGone("the Deno worker is not running") from None
+
+    def receive_sync(self, *, timeout: float) -> Frame:
+        """The next frame, blocking (node loading); frames for runs in flight are dispatched."""
+        spawned = self._spawned
+        if spawned is None or not self.alive:
+            raise WorkerGone("the Deno worker is not running")
+        loop = self._loop if self._loop is not None and not self._loop.is_closed() else None
+        if loop is not None:
+            loop.remove_reader(spawned.stdout_fd)
+        try:
+            return self._receive_blocking(spawned, timeout)
+        finally:
+            if loop is not None and self.alive:
+                loop.add_reader(spawned.stdout_fd, self._readable)
+
+    def _receive_blocking(self, spawned: SpawnedWorker, timeout: float) -> Frame:
+        deadline = time.monotonic() + timeout
+        pending: list[Frame] = []
+        while not pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkerGone(f"the Deno worker did not answer within {timeout:.0f}s")
+            readable, _, _ = select.select([spawned.stdout_fd], [], [], remaining)
+            if not readable:
+                continue
+            chunk = os.read(spawned.stdout_fd, 1 << 16)
+            if not chunk:
+                self._gone("the Deno worker exited")
+                raise WorkerGone("the Deno worker exited")
+            pending = self._buffer.feed(chunk)
+        first, *rest = pending
+        for frame in rest:  # pragma: no cover - the protocol answers one request at a time here
+            self._on_frame(frame)
+        return first
+
+    def attach(self) -> None:
+        """Deliver frames on the running loop from now on (re-attaches after asyncio.run ends)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop or self._spawned is None or not self.alive:
+            return
+        if self._loop is not None and not self._loop.is_closed():
+            with contextlib.suppress(Exception):
+                self._loop.remove_reader(self._spawned.stdout_fd)
+        self._loop = loop
+        loop.add_reader(self._spawned.stdout_fd, self._readable)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._loop
+
+    def _readable(self) -> None:
+        spawned = self._spawned
+        if spawned is None:
+            return
+        try:
+            chunk = os.read(spawned.stdout_fd, 1 << 18)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._gone(f"reading from the Deno worker failed: {exc.strerror or exc}")
+            return
+        if not chunk:
+            self._gone("the Deno worker exited")
+            return
+        try:
+            frames = self._buffer.feed(chunk)
+        except (WorkerGone, ValueError) as exc:
+            self.kill()
+            self._gone(f"the Deno worker broke the protocol ({exc})")
+            return
+        for frame in frames:
+            self._on_frame(frame)
+
+    def kill(self) -> None:
+        spawned = self._spawned
+        if spawned is not None and self.alive:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(spawned.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        """Ask the worker to finish (stdin EOF) and forget it."""
+        self._gone(None)
+
+    def _gone(self, reason: str | None) -> None:
+        spawned = self._spawned
+        if spawned is None or not self.alive:
+            return
+        self.alive = False
+        if self._loop is not None and not self._loop.is_closed():
+            with contextlib.suppress(Exception):
+                self._loop.remove_reader(spawned.stdout_fd)
+        for fd in (spawned.stdin_fd, spawned.stdout_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if reason is not None:
+            self.kill()
+        reap(spawned.pid)
+        if reason is not None:
+            self._on_exit(reason)

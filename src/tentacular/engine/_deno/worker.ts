@@ -1,0 +1,402 @@
+// The Deno worker of the Tentacular engine: runs TypeScript nodes for the Python executor.
+//
+// Frames on stdin (requests) and stdout (replies): a 4-byte big-endian length, then UTF-8 JSON.
+// The executor keeps the DAG, timeouts, retries and fail-fast; this process only loads node
+// modules, runs one invocation per "run" frame and reports "done" / "fail". Deno's own
+// permission flags (derived from the contract by the engine) are the limit node code is under.
+//
+// In mock mode (tntc test) a dependency's fetch builds the real Request, then asks the engine
+// to answer it from the fixture's mocks; accesses are reported as "ev" frames for drift.
+import { AsyncLocalStorage } from "node:async_hooks";
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Frame = { t: string; [key: string]: unknown };
+type Dep = {
+  protocol: string;
+  host?: string;
+  port?: number;
+  authType?: string;
+  secret?: string;
+  database?: string;
+  user?: string;
+  subject?: string;
+  container?: string;
+};
+type Services = {
+  config: Record<string, Json>;
+  secrets: Record<string, Record<string, string>>;
+  deps: Record<string, Dep>;
+  mock: boolean;
+  mockDefaults: boolean;
+};
+
+const MAX_FRAME = 64 * 1024 * 1024;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const nodesDir = Deno.args[0] ?? "";
+const workflowDir = nodesDir.replace(/\/nodes\/?$/, "");
+const services = new Map<string, Services>();
+const modules = new Map<string, Promise<Record<string, unknown>>>();
+const active = new Map<number, AbortController>();
+const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+const current = new AsyncLocalStorage<number>();
+let nextCall = 1;
+
+// --- framing ---------------------------------------------------------------------------
+
+function send(frame: Frame): void {
+  const body = encoder.encode(JSON.stringify(frame));
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setUint32(0, body.length);
+  out.set(body, 4);
+  let offset = 0;
+  while (offset < out.length) offset += Deno.stdout.writeSync(out.subarray(offset));
+}
+
+async function readFrames(handle: (frame: Frame) => void): Promise<void> {
+  let buffer = new Uint8Array(0);
+  for await (const chunk of Deno.stdin.readable) {
+    const joined = new Uint8Array(buffer.length + chunk.length);
+    joined.set(buffer);
+    joined.set(chunk, buffer.length);
+    buffer = joined;
+    while (buffer.length >= 4) {
+      const size = new DataView(buffer.buffer, buffer.byteOffset).getUint32(0);
+      if (size > MAX_FRAME) throw new Error(`frame of ${size} bytes exceeds the limit`);
+      if (buffer.length < 4 + size) break;
+      const frame = JSON.parse(decoder.decode(buffer.subarray(4, 4 + size))) as Frame;
+      buffer = buffer.slice(4 + size);
+      handle(frame);
+    }
+  }
+}
+
+// --- errors ----------------------------------------------------------------------------
+
+function where(text: string): string | undefined {
+  // The first frame inside the workflow's nodes/ directory: where the author has to look.
+  for (const match of text.matchAll(/file:\/\/([^\s()]+?):(\d+)(?::\d+)?/g)) {
+    const path = decodeURIComponent(match[1]);
+    if (path.startsWith(nodesDir + "/")) return `${path.slice(workflowDir.length + 1)}:${match[2]}`;
+  }
+  return undefined;
+}
+
+function permission(error: unknown): { kind: string; resource: string } | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    const m = /Requires (\w+) access to "?([^",]*)"?/.exec(e.message);
+    if (m && (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied)) {
+      return { kind: m[1], resource: m[2] };
+    }
+  }
+  return undefined;
+}
+
+function describe(error: unknown): Frame {
+  if (error instanceof Error) {
+    const text = `${error.message}\n${error.stack ?? ""}`;
+    return {
+      t: "error",
+      name: error.name || error.constructor?.name || "Error",
+      message: error.message,
+      where: where(text),
+      permission: permission(error),
+    };
+  }
+  return { t: "error", name: "Error", message: String(error), where: undefined };
+}
+
+// --- outputs must be strict JSON (D3) ----------------------------------------------------
+
+function jsonProblem(value: unknown, seen: Set<object>, depth: number): string | undefined {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return undefined;
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : String(value);
+  if (typeof value !== "object") return typeof value;
+  if (depth > 200) return "nesting deeper than 200 levels";
+  if (seen.has(value)) return "a circular reference";
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return undefined;
+  const proto = Object.getPrototypeOf(value);
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
+    return (value as object).constructor?.name ?? "object";
+  }
+  seen.add(value);
+  for (const item of Object.values(value as object)) {
+    const problem = item === undefined ? undefined : jsonProblem(item, seen, depth + 1);
+    if (problem) return problem;
+  }
+  seen.delete(value);
+  return undefined;
+}
+
+// --- the context -------------------------------------------------------------------------
+
+function base64(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
+}
+
+function unbase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+function call(id: number, op: string, payload: Record<string, unknown>): Promise<unknown> {
+  const cid = nextCall++;
+  return new Promise((resolve, reject) => {
+    calls.set(cid, { resolve, reject });
+    send({ t: "call", id, cid, op, ...payload });
+  });
+}
+
+function withSignal(init: RequestInit | undefined, signal: AbortSignal): RequestInit {
+  const own = init?.signal;
+  return { ...init, signal: own ? AbortSignal.any([own, signal]) : signal };
+}
+
+async function mockFetch(id: number, op: string, extra: Record<string, unknown>, request: Request) {
+  const body = request.body ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array(0);
+  const headers: Record<string, string> = {};
+  request.headers.forEach((value, key) => (headers[key] = value));
+  const reply = (await call(id, op, {
+    ...extra,
+    method: request.method,
+    url: request.url,
+    headers,
+    body: base64(body),
+  })) as { status: number; headers: Record<string, string>; body: string };
+  const nullBody = [101, 204, 205, 304].includes(reply.status) || request.method === "HEAD";
+  return new Response(nullBody ? null : unbase64(reply.body), {
+    status: reply.status,
+    headers: reply.headers,
+  });
+}
+
+function checkNet(host: string, port: number): void {
+  // Mock fetches never touch the network, but they are under the same limit as real ones.
+  const target = `${host}:${port}`;
+  if (Deno.permissions.querySync({ name: "net", host: target }).state !== "granted") {
+    throw new Deno.errors.NotCapable(
+      `Requires net access to "${target}", run again with the --allow-net flag`,
+    );
+  }
+}
+
+function connection(id: number, name: string, dep: Dep, svc: Services, signal: AbortSignal) {
+  const conn: Record<string, unknown> = { ...dep };
+  if (dep.protocol === "http" || dep.protocol === "https") {
+    conn.fetch = async (path: string, init?: RequestInit): Promise<Response> => {
+      if (path.includes("://")) {
+        throw new Error(
+          `dependency "${name}": fetch() takes a path on ${dep.host}, not a URL`,
+        );
+      }
+      const url = `${dep.protocol}://${dep.host}:${dep.port}${path.startsWith("/") ? "" : "/"}${path}`;
+      if (!svc.mock) return await fetch(url, withSignal(init, signal));
+      checkNet(dep.host ?? "", dep.port ?? 443);
+      return await mockFetch(id, "fetch", { dependency: name }, new Request(url, init));
+    };
+  } else {
+    conn.fetch = () => {
+      throw new Error(
+        `dependency "${name}" uses protocol ${dep.protocol}; fetch() needs http or https`,
+      );
+    };
+  }
+  return Object.freeze(conn);
+}
+
+function recordingSecrets(id: number, secrets: Services["secrets"]) {
+  return new Proxy(secrets, {
+    get(target, key) {
+      if (typeof key === "string") send({ t: "ev", id, op: "secret", service: key });
+      return Reflect.get(target, key);
+    },
+    has(target, key) {
+      if (typeof key === "string") send({ t: "ev", id, op: "secret", service: key });
+      return Reflect.has(target, key);
+    },
+    set: () => false,
+    deleteProperty: () => false,
+  });
+}
+
+function logText(msg: unknown, args: unknown[]): string {
+  const show = (v: unknown) => {
+    if (typeof v === "string") return v;
+    if (v instanceof Error) return `${v.name}: ${v.message}`;
+    try {
+      return JSON.stringify(v) ?? String(v);
+    } catch {
+      return String(v);
+    }
+  };
+  return [msg, ...args].map(show).join(" ");
+}
+
+function makeContext(id: number, node: string, run: string, svc: Services, signal: AbortSignal) {
+  const log = (level: string) => (msg: unknown, ...args: unknown[]) =>
+    send({ t: "log", id, level, msg: logText(msg, args) });
+  return {
+    nodeId: node,
+    runId: run,
+    signal,
+    config: svc.config,
+    secrets: svc.mock ? recordingSecrets(id, svc.secrets) : svc.secrets,
+    log: Object.freeze({
+      info: log("info"),
+      warn: log("warning"),
+      error: log("error"),
+      debug: log("debug"),
+    }),
+    dependency(name: string) {
+      if (svc.mock) send({ t: "ev", id, op: "dependency", name });
+      const dep = Object.hasOwn(svc.deps, name) ? svc.deps[name] : undefined;
+      if (dep === undefined) {
+        throw new Error(
+          `Dependency "${name}" not declared in contract. Add it to workflow.yaml contract.dependencies.`,
+        );
+      }
+      return connection(id, name, dep, svc, signal);
+    },
+    async fetch(service: string, path: string, init?: RequestInit): Promise<Response> {
+      const url = path.startsWith("http") ? path : `https://api.${service}.com${path}`;
+      const headers = new Headers(init?.headers);
+      const keys = Object.hasOwn(svc.secrets, service) ? svc.secrets[service] : {};
+      const injected = new Headers();
+      if (keys.token) injected.set("Authorization", `Bearer ${keys.token}`);
+      if (keys.api_key) injected.set("X-API-Key", String(keys.api_key));
+      headers.forEach((value, key) => injected.set(key, value));
+      const merged = { ...init, headers: injected };
+      if (!svc.mock) return await fetch(url, withSignal(merged, signal));
+      return await mockFetch(id, "legacyFetch", { service, path }, new Request(url, merged));
+    },
+  };
+}
+
+// --- requests ------------------------------------------------------------------------------
+
+function loadModule(file: string): Promise<Record<string, unknown>> {
+  let module = modules.get(file);
+  if (module === undefined) {
+    module = import(new URL(`file://${file}`).href) as Promise<Record<string, unknown>>;
+    modules.set(file, module);
+    module.catch(() => modules.delete(file));
+  }
+  return module;
+}
+
+async function nodeFunction(file: string): Promise<(ctx: unknown, input: unknown) => unknown> {
+  const module = await loadModule(file);
+  const run = module.default;
+  if (typeof run !== "function") {
+    const shown = file.startsWith(workflowDir + "/") ? file.slice(workflowDir.length + 1) : file;
+    const error = new Error(
+      `Node at "${shown}" must export a default async function. Got: ${typeof run}`,
+    );
+    error.name = "NodeLoadError";
+    throw error;
+  }
+  return run as (ctx: unknown, input: unknown) => unknown;
+}
+
+async function load(frame: Frame): Promise<void> {
+  const id = frame.id as number;
+  try {
+    await nodeFunction(frame.file as string);
+    send({ t: "done", id, output: null });
+  } catch (error) {
+    send({ ...describe(error), t: "fail", id });
+  }
+}
+
+async function run(frame: Frame): Promise<void> {
+  const id = frame.id as number;
+  const svc = services.get(frame.svc as string);
+  const controller = new AbortController();
+  active.set(id, controller);
+  try {
+    if (svc === undefined) throw new Error(`engine error: unknown services ${frame.svc}`);
+    const fn = await nodeFunction(frame.file as string);
+    const ctx = makeContext(id, frame.node as string, frame.run as string, svc, controller.signal);
+    const output = await current.run(id, () => fn(ctx, frame.input));
+    if (!active.has(id)) return; // cancelled meanwhile: the engine no longer waits
+    const problem = output === undefined ? undefined : jsonProblem(output, new Set(), 0);
+    if (problem) {
+      send({
+        t: "fail",
+        id,
+        name: "NotJson",
+        message: `Node "${frame.node}" returned a value that is not JSON-serialisable (${problem}). ` +
+          "Return objects, arrays, strings, numbers, booleans or null.",
+      });
+      return;
+    }
+    send({ t: "done", id, output: output === undefined ? null : JSON.parse(JSON.stringify(output)) });
+  } catch (error) {
+    if (active.has(id)) send({ ...describe(error), t: "fail", id });
+  } finally {
+    active.delete(id);
+  }
+}
+
+function reply(frame: Frame): void {
+  const pending = calls.get(frame.cid as number);
+  if (pending === undefined) return;
+  calls.delete(frame.cid as number);
+  if (frame.error !== undefined) pending.reject(new Error(frame.error as string));
+  else pending.resolve(frame.value);
+}
+
+function handle(frame: Frame): void {
+  switch (frame.t) {
+    case "svc":
+      services.set(frame.key as string, frame.services as Services);
+      break;
+    case "drop":
+      services.delete(frame.key as string);
+      break;
+    case "load":
+      load(frame);
+      break;
+    case "run":
+      run(frame);
+      break;
+    case "reply":
+      reply(frame);
+      break;
+    case "cancel": {
+      const id = frame.id as number;
+      active.get(id)?.abort(new DOMException("cancelled by the engine", "AbortError"));
+      active.delete(id);
+      send({ t: "cancelled", id });
+      break;
+    }
+    case "ping":
+      send({ t: "pong", id: frame.id });
+      break;
+  }
+}
+
+// console.* of node code goes to the engine's (redacting) log sink, not to the frame channel.
+for (const [method, level] of [
+  ["log", "info"],
+  ["info", "info"],
+  ["debug", "debug"],
+  ["warn", "warning"],
+  ["error", "error"],
+] as const) {
+  console[method] = (msg?: unknown, ...args: unknown[]) =>
+    send({ t: "log", id: current.getStore() ?? null, level, msg: logText(msg, args) });
+}
+
+globalThis.addEventListener("unhandledrejection", (event) => {
+  // A promise a node forgot to await must not bring the worker (and every other run) down.
+  event.preventDefault();
+  send({ t: "log", id: null, level: "error", msg: `unhandled rejection: ${logText(event.reason, [])}` });
+});
+
+send({ t: "ready" });
+await readFrames(handle);
+Deno.exit(0);
