@@ -28,7 +28,11 @@ async def run_pipeline_test(directory: Path, *, enforcement: Enforcement = "stri
     redactor = Redactor.for_secrets(fixture.secrets)
     records: dict[str, InvocationRecord] = {}
     raised: dict[str, BaseException] = {}
-    notes = [] if fixture.file else ["no tests/fixtures/pipeline.json: root input {}, dependency requests answer {mock: true, ...}"]
+    notes = (
+        []
+        if fixture.file
+        else ["no tests/fixtures/pipeline.json: root input {}, dependency requests answer {mock: true, ...}"]
+    )
 
     for node in dag.order:  # load up front so import time does not count as node time
         with contextlib.suppress(NodeLoadError):

@@ -1,0 +1,254 @@
+"""TypeScript nodes in the real engine: mixed DAGs, the context API, bad input case by case."""
+
+from __future__ import annotations
+
+import asyncio
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tentacular.engine.runtime import RUNTIMES, load_nodes
+from tentacular.errors import NodeLoadError
+from tests.typescript.conftest import FlowWriter, Lines, engine_for, local_contract
+
+MIXED = {
+    "root.py": """
+        async def run(ctx, input):
+            return {"n": input.get("n", 1)}
+    """,
+    "left.ts": """
+        import type { Context } from "tentacular";
+        export default async function run(ctx: Context, input: { n: number }) {
+          ctx.log.info("left got", input.n, "secret", ctx.secrets.local.token);
+          const dep = ctx.dependency("local");
+          const res = await dep.fetch!("/echo?x=1", {
+            method: "POST",
+            headers: { Authorization: `Bearer ${dep.secret}` },
+            body: JSON.stringify({ n: input.n }),
+          });
+          return {
+            left: input.n * 2, greeting: ctx.config.greeting, status: res.status,
+            echo: await res.json(), authType: dep.authType, port: dep.port,
+          };
+        }
+    """,
+    "right.ts": """
+        import type { Context } from "tentacular";
+        export default async function run(ctx: Context, input: { n: number }) {
+          ctx.log.warn("right");
+          return { right: input.n + 1, node: ctx.nodeId };
+        }
+    """,
+    "join.py": """
+        async def run(ctx, input):
+            return {"sum": input["left"]["left"] + input["right"]["right"], "order": list(input)}
+    """,
+}
+MIXED_EDGES = [("root", "left"), ("root", "right"), ("left", "join"), ("right", "join")]
+
+
+def test_mixed_workflow_python_root_two_typescript_nodes_python_join(
+    make_flow: FlowWriter, http_server: ThreadingHTTPServer
+) -> None:
+    port = http_server.server_address[1]
+    flow = make_flow(MIXED, MIXED_EDGES, config={"greeting": "hi"}, contract=local_contract(port))
+    log = Lines()
+    engine = engine_for(flow, secrets={"local": {"token": "tok-s3cr3t"}}, log=log)
+    result = asyncio.run(engine.run({"n": 5}))
+    assert result.errors == {}
+    left = result.outputs["left"]
+    assert left["left"] == 10 and left["greeting"] == "hi" and left["status"] == 200
+    assert (left["authType"], left["port"]) == ("bearer-token", port)
+    assert left["echo"] == {"path": "/echo?x=1", "method": "POST", "body": '{"n":5}'}
+    assert result.outputs["right"] == {"right": 6, "node": "right"}
+    assert result.outputs["join"] == {"sum": 16, "order": ["left", "right"]}
+    (request,) = http_server.requests  # type: ignore[attr-defined]
+    assert request["auth"] == "Bearer tok-s3cr3t"  # the node applied its secret itself
+    assert "[left] INFO left got 5 secret [redacted]" in log.text  # routed through the redacting sink
+    assert "[right] WARN right" in log.text
+    assert "tok-s3cr3t" not in log.text
+
+
+def test_typescript_nodes_run_in_parallel(make_flow: FlowWriter) -> None:
+    sleeper = """
+        export default async function run(ctx, input) {
+          await new Promise((r) => setTimeout(r, 300));
+          return Date.now();
+        }
+    """
+    flow = make_flow(
+        {"root.py": "async def run(ctx, input):\n    return 1\n", "a.ts": sleeper, "b.ts": sleeper},
+        [("root", "a"), ("root", "b")],
+    )
+    result = asyncio.run(engine_for(flow).run({}))
+    assert result.errors == {}
+    # Both started before either finished: the executor overlaps them in one worker.
+    (a_start, a_end), (b_start, b_end) = result.node_timings["a"], result.node_timings["b"]
+    assert a_start < b_end and b_start < a_end
+
+
+def test_load_errors_name_the_file_and_line(make_flow: FlowWriter) -> None:
+    cases = {
+        "export default function run(ctx, input) {\n  const x = ;\n}\n": r"syntax error at nodes/x.ts:2",
+        "export function run(ctx, input) { return 1; }\n": (
+            r'Node at "nodes/x.ts" must export a default async function. Got: undefined'
+        ),
+        'export default "run";\n': r"must export a default async function. Got: string",
+        'throw new Error("top-level boom");\n': (
+            r"importing nodes/x.ts failed at nodes/x.ts:1: Error: top-level boom"
+        ),
+        'import { nope } from "./missing.ts";\nexport default () => nope;\n': r"importing nodes/x.ts failed",
+    }
+    for source, message in cases.items():
+        flow = make_flow({"x.ts": source})
+        with pytest.raises(NodeLoadError, match=message) as caught:
+            load_nodes(flow, {"x": "nodes/x.ts"})
+        assert caught.value.details["file"].endswith("nodes/x.ts")
+
+
+def test_relative_imports_between_node_files(make_flow: FlowWriter) -> None:
+    flow = make_flow(
+        {
+            "x.ts": 'import { double } from "./lib/math.ts";\n'
+            "export default (ctx, input) => double(input.n);\n"
+        },
+        files={"lib/math.ts": "export const double = (n: number): number => n * 2;\n"},
+    )
+    assert asyncio.run(engine_for(flow).run({"n": 21})).outputs["x"] == 42
+
+
+def test_runtime_failures_are_the_nodes_error_only(make_flow: FlowWriter) -> None:
+    nodes = {
+        "root.py": "async def run(ctx, input):\n    return input\n",
+        "throws.ts": """
+            export default async function run(ctx, input) {
+              if (input.mode === "throw") {
+                throw new TypeError("bad input: " + input.mode);
+              }
+              if (input.mode === "map") return new Map([["a", 1]]);
+              if (input.mode === "fn") return { f: () => 1 };
+              if (input.mode === "nan") return NaN;
+              if (input.mode === "string") throw "a plain string";
+              return { ok: true };
+            }
+        """,
+    }
+    engine = engine_for(make_flow(nodes, [("root", "throws")]))
+    expectations = {
+        "throw": "TypeError: bad input: throw (at nodes/throws.ts:3)",
+        "map": 'Node "throws" returned a value that is not JSON-serialisable (Map)',
+        "fn": 'Node "throws" returned a value that is not JSON-serialisable (function)',
+        "nan": 'Node "throws" returned a value that is not JSON-serialisable (NaN)',
+        "string": "Error: a plain string",
+    }
+    for mode, message in expectations.items():
+        result = asyncio.run(engine.run({"mode": mode}))
+        assert message in result.errors["throws"], (mode, result.errors)
+        assert "root" in result.outputs
+    assert asyncio.run(engine.run({"mode": "fine"})).outputs["throws"] == {"ok": True}
+
+
+def test_undeclared_dependency_throws_the_original_message(make_flow: FlowWriter) -> None:
+    flow = make_flow(
+        {"x.ts": 'export default (ctx) => ctx.dependency("slack");\n'},
+        contract={"version": "1", "dependencies": {}},
+    )
+    result = asyncio.run(engine_for(flow).run({}))
+    assert result.errors["x"].startswith(
+        'Error: Dependency "slack" not declared in contract. Add it to workflow.yaml contract.dependencies.'
+    )
+
+
+def test_timeout_cancels_a_pending_attempt_and_the_worker_keeps_serving(make_flow: FlowWriter) -> None:
+    nodes = {
+        "slow.ts": """
+            export default async function run(ctx, input) {
+              if (input.fast) return "fast";
+              await new Promise((resolve, reject) => {
+                ctx.signal.addEventListener("abort", () => reject(new Error("aborted")));
+              });
+              return "never";
+            }
+        """,
+    }
+    engine = engine_for(make_flow(nodes, config={"timeout": "300ms"}))
+    result = asyncio.run(engine.run({}))
+    assert result.errors == {"slow": 'Node "slow" timed out after 300ms'}
+    generation = RUNTIMES[".ts"]._real().generation  # type: ignore[attr-defined]
+    pid = generation.client.pid
+    assert asyncio.run(engine.run({"fast": True})).outputs == {"slow": "fast"}
+    assert generation.client.pid == pid  # aborted inside the worker: no restart needed
+
+
+def test_busy_loop_past_the_timeout_restarts_the_worker(make_flow: FlowWriter) -> None:
+    nodes = {
+        "spin.ts": """
+            export default function run(ctx, input) {
+              if (input.fast) return "fast";
+              while (true) {}
+            }
+        """,
+    }
+    engine = engine_for(make_flow(nodes, config={"timeout": "300ms"}))
+
+    async def scenario() -> tuple[str, str]:
+        first = await engine.run({})
+        generation = RUNTIMES[".ts"]._real().generation  # type: ignore[attr-defined]
+        old = generation.client
+        for _ in range(100):  # the watchdog kills the stuck worker after its grace period
+            if not old.alive:
+                break
+            await asyncio.sleep(0.1)
+        second = await engine.run({"fast": True})
+        return first.errors["spin"], second.outputs["spin"]
+
+    error, output = asyncio.run(scenario())
+    assert error == 'Node "spin" timed out after 300ms'
+    assert output == "fast"
+
+
+def test_a_node_that_kills_the_worker_fails_alone_and_the_next_run_works(make_flow: FlowWriter) -> None:
+    nodes = {
+        "root.py": "async def run(ctx, input):\n    return input\n",
+        "crash.ts": 'export default (ctx, input) => { if (input.crash) Deno.exit(3); return "alive"; };\n',
+        "other.py": "async def run(ctx, input):\n    return 'py fine'\n",
+    }
+    engine = engine_for(make_flow(nodes, [("root", "crash"), ("root", "other")]))
+    result = asyncio.run(engine.run({"crash": True}))
+    assert 'the Deno worker exited while node "crash" was running' in result.errors["crash"]
+    assert asyncio.run(engine.run({})).outputs["crash"] == "alive"
+
+
+def test_unhandled_rejection_does_not_take_the_worker_down(make_flow: FlowWriter) -> None:
+    nodes = {"x.ts": 'export default (ctx, input) => { Promise.reject(new Error("floating")); return 1; };\n'}
+    log = Lines()
+    engine = engine_for(make_flow(nodes), log=log)
+
+    async def twice() -> list[object]:
+        first = await engine.run({})
+        await asyncio.sleep(0.2)
+        second = await engine.run({})
+        return [first.outputs.get("x"), second.outputs.get("x")]
+
+    assert asyncio.run(twice()) == [1, 1]
+    assert "unhandled rejection: Error: floating" in log.text
+
+
+def test_console_output_goes_to_the_log_sink(make_flow: FlowWriter) -> None:
+    log = Lines()
+    flow = make_flow({"x.ts": 'export default (ctx) => { console.log("hello", {a: 1}); return 1; };\n'})
+    assert asyncio.run(engine_for(flow, log=log).run({})).outputs == {"x": 1}
+    assert '[x] INFO hello {"a":1}' in log.text
+
+
+def test_reload_picks_up_an_edited_typescript_node(make_flow: FlowWriter) -> None:
+    flow = make_flow(
+        {"x.ts": 'import { v } from "./v.ts";\nexport default () => v;\n'},
+        files={"v.ts": "export const v = 1;\n"},
+    )
+    engine = engine_for(flow)
+    assert asyncio.run(engine.run({})).outputs == {"x": 1}
+    (Path(flow) / "nodes" / "v.ts").write_text("export const v = 2;\n")
+    engine.reload()
+    assert asyncio.run(engine.run({})).outputs == {"x": 2}
