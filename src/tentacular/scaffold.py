@@ -1,4 +1,4 @@
-"""`tntc init`: a new workflow directory with one Python node, a fixture and an empty contract."""
+"""`tntc init`: a new workflow directory with one node (Python or TypeScript), a fixture and an empty contract."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ triggers:
 
 nodes:
   hello:
-    path: ./nodes/hello.py
+    path: ./nodes/hello.{ext}
 
 edges: []
 
@@ -43,6 +43,18 @@ async def run(ctx, input):
     return {{"message": "Hello from {name}!"}}
 '''
 
+_HELLO_TS_NODE = """\
+// The first node of {name}: replace it with your own logic.
+import type {{ Context }} from "tentacular";
+
+export default async function run(ctx: Context, input: unknown) {{
+  ctx.log.info("hello node executed");
+  return {{ message: "Hello from {name}!" }};
+}}
+"""
+
+LANGUAGES = ("python", "ts")
+
 _FIXTURE = """\
 {{
   "input": {{}},
@@ -65,8 +77,13 @@ class ScaffoldResult:
     files: tuple[Path, ...]
 
 
-def scaffold_workflow(name: str, directory: Path | None = None, *, force: bool = False) -> ScaffoldResult:
+def scaffold_workflow(
+    name: str, directory: Path | None = None, *, force: bool = False, lang: str = "python"
+) -> ScaffoldResult:
     """Create the workflow; refuse a non-empty directory unless ``force`` (Q37)."""
+    if lang not in LANGUAGES:
+        raise InputError(f"--lang must be one of {', '.join(LANGUAGES)}, got: {lang}")
+    ext = "ts" if lang == "ts" else "py"
     if not re.match(WORKFLOW_NAME_RE, name):
         raise InputError(
             f"workflow name must be kebab-case (e.g. my-workflow), got: {name}",
@@ -82,7 +99,7 @@ def scaffold_workflow(name: str, directory: Path | None = None, *, force: bool =
         )
     files = {
         "workflow.yaml": _WORKFLOW_YAML,
-        "nodes/hello.py": _HELLO_NODE,
+        f"nodes/hello.{ext}": _HELLO_TS_NODE if ext == "ts" else _HELLO_NODE,
         "tests/fixtures/hello.json": _FIXTURE,
         # Generated from the scaffold's contract as `tntc secrets init` does (empty for now).
         ".secrets.yaml.example": _secrets_example(name),
@@ -93,7 +110,8 @@ def scaffold_workflow(name: str, directory: Path | None = None, *, force: bool =
         path = target / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(
-            template if relative.startswith(".secrets") else template.format(name=name), encoding="utf-8"
+            template if relative.startswith(".secrets") else template.format(name=name, ext=ext),
+            encoding="utf-8",
         )
         written.append(path)
     return ScaffoldResult(directory=target, files=tuple(written))
@@ -103,6 +121,6 @@ def _secrets_example(name: str) -> str:
     from tentacular.spec._secret_refs import required_secrets, secrets_template
     from tentacular.spec.loader import parse_workflow
 
-    workflow, _ = parse_workflow(_WORKFLOW_YAML.format(name=name))
+    workflow, _ = parse_workflow(_WORKFLOW_YAML.format(name=name, ext="py"))
     requirements = required_secrets(workflow, Path("/nonexistent")) if workflow is not None else []
     return secrets_template(name, requirements, commented=True)

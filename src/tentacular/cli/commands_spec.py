@@ -62,6 +62,7 @@ def init(
             "--from", help="Start from a catalog template: CATALOG:TEMPLATE or <git-url>//<path>@<tag>."
         ),
     ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the hello node: python or ts.")] = "python",
 ) -> None:
     from tentacular.agent import pull_template, workspace_target
 
@@ -73,7 +74,7 @@ def init(
         return
     from tentacular.scaffold import scaffold_workflow
 
-    created = scaffold_workflow(name, directory or workspace_target(name), force=force)
+    created = scaffold_workflow(name, directory or workspace_target(name), force=force, lang=lang)
 
     def text(out: TextIO) -> None:
         out.write(f"Created workflow {name} in {created.directory}/\n")
@@ -105,9 +106,49 @@ def validate(ctx: typer.Context, directory: DirArgument = Path()) -> None:
     if not check.ok:
         count = len(check.errors)
         raise SpecError(f"{check.file} has {count} error{'s' if count != 1 else ''}", check.issues)
+    typescript = _check_typescript(check)
     from tentacular.deploy._secrets_ops import secret_warnings
 
-    finish(ctx, _validation_result(check, secret_warnings(check.file.parent, env=options_of(ctx).env)))
+    result = _validation_result(check, secret_warnings(check.file.parent, env=options_of(ctx).env))
+    if typescript is not None:
+        result.data["typescript"] = {"nodes": typescript.checked, "method": typescript.method}
+        _add_line(result, f"  TypeScript nodes: {', '.join(typescript.checked)} ({typescript.method})\n")
+    finish(ctx, result)
+
+
+def _check_typescript(check: WorkflowCheck) -> Any:
+    from tentacular.engine import check_typescript_nodes
+    from tentacular.errors import SpecError
+    from tentacular.spec import SpecIssue
+
+    workflow = check.workflow
+    assert workflow is not None
+    paths = {node: spec.relative_path for node, spec in workflow.nodes.items()}
+    if not any(path.endswith(".ts") for path in paths.values()):
+        return None
+    result = check_typescript_nodes(check.file.parent, paths)
+    if result.problems:
+        issues = [
+            SpecIssue(file=p.file, path=f"nodes.{p.node}", message=p.message, hint=p.hint, line=p.line)
+            for p in result.problems
+        ]
+        count = len(issues)
+        raise SpecError(
+            f"{check.file.parent} has {count} broken TypeScript node{'s' if count != 1 else ''}", issues
+        )
+    return result
+
+
+def _add_line(result: CommandResult, line: str) -> None:
+    render = result.text
+    if render is None:
+        return
+
+    def text(out: TextIO) -> None:
+        render(out)
+        out.write(line)
+
+    result.text = text
 
 
 def _validation_result(check: WorkflowCheck, secret_warnings: list[str] | None = None) -> CommandResult:

@@ -190,7 +190,7 @@ def names_dependency(source: str, name: str) -> bool:
 
 
 def node_source_text(node_file: Path, nodes_dir: Path) -> str:
-    """The node's code plus the sibling helper modules it imports (transitively, Python only)."""
+    """The node's code plus the sibling helper modules it imports, transitively (Python and TypeScript)."""
     seen: set[Path] = set()
     texts: list[str] = []
     pending = [node_file]
@@ -206,7 +206,13 @@ def node_source_text(node_file: Path, nodes_dir: Path) -> str:
         texts.append(text)
         if path.suffix == ".py":
             pending += [nodes_dir / f"{module}.py" for module in _imported_modules(text)]
+        elif path.suffix in (".ts", ".js"):
+            pending += [(path.parent / spec).resolve() for spec in _TS_RELATIVE_IMPORT.findall(text)]
     return "\n".join(texts)
+
+
+# `import ... from "./x.ts"`, `export ... from "../y.ts"`, `import("./z.ts")`: relative files only.
+_TS_RELATIVE_IMPORT = re.compile(r"""(?:\bfrom|\bimport)\s*\(?\s*["'](\.{1,2}/[^"']+)["']""")
 
 
 def _imported_modules(text: str) -> set[str]:
