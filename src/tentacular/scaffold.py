@@ -1,4 +1,4 @@
-"""`tntc init`: a new workflow directory with one node (Python or TypeScript), a fixture and an empty contract."""
+"""`tntc init`: a new workflow directory with one node (Python or TypeScript), a fixture, a contract."""
 
 from __future__ import annotations
 

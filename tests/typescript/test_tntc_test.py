@@ -49,7 +49,8 @@ def test_fixture_without_mocks_gets_the_original_mock_answers_recorded_for_drift
         (directory / "tests" / "fixtures" / extra).unlink()
     node = directory / "nodes" / "fetch-stories.ts"
     node.write_text(
-        'export default async (ctx) => (await ctx.dependency("hacker-news").fetch("/v0/topstories.json")).json();\n'
+        "export default async (ctx) =>\n"
+        '  (await ctx.dependency("hacker-news").fetch("/v0/topstories.json")).json();\n'
     )
     (directory / "tests" / "fixtures" / "fetch-stories.json").write_text(
         json.dumps(

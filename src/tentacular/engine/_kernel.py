@@ -112,13 +112,22 @@ def _thread_count() -> int:
         return 1
 
 
-def confine_files(plan: LandlockPlan) -> None:
+def confine_files(
+    plan: LandlockPlan, worker_paths: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+) -> None:
     """The spawner's limits: the engine's file and port rules, plus executing what it may read."""
     from tentacular.engine import _landlock
 
+    # The Deno worker also reads /proc/self (stack bounds at start) and its module cache;
+    # Deno's own --allow-read keeps node code out of both.
+    worker_read, worker_write = worker_paths
     _landlock.restrict_self(
         LandlockPlan(
-            read=(), write=plan.write, execute=plan.read, connect_ports=plan.connect_ports, bind_ports=()
+            read=(),
+            write=_existing((*plan.write, *worker_write)),
+            execute=_existing((*plan.read, *worker_read)),
+            connect_ports=plan.connect_ports,
+            bind_ports=(),
         )
     )
 
@@ -129,7 +138,10 @@ def apply_layers(plan: LandlockPlan, *, with_spawner: bool = False) -> KernelSta
     from tentacular.engine import _landlock, _seccomp, _spawner
 
     if with_spawner:
-        _spawner.start_spawner(lambda: confine_files(plan))
+        from tentacular.engine._deno.runtime import worker_landlock_paths
+
+        worker_paths = worker_landlock_paths()  # resolved here: the guard scrubs DENO_DIR later
+        _spawner.start_spawner(lambda: confine_files(plan, worker_paths))
     threads = _thread_count()
     _seccomp.supported()  # reads /proc, which Landlock closes
     try:

@@ -386,7 +386,8 @@ def confine_process(workflow: Workflow, workflow_dir: str, *, report: Reporter |
     from tentacular.engine import _kernel
 
     policy = policy_for(workflow, workflow_dir)
-    status = _kernel.apply_layers(_kernel.plan_for(policy))
+    workers_needed = any(not spec.path.endswith(".py") for spec in workflow.nodes.values())  # Deno
+    status = _kernel.apply_layers(_kernel.plan_for(policy), with_spawner=workers_needed)
     RuntimeGuard(policy, report=report).install()
     return status
 

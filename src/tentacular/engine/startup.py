@@ -25,7 +25,7 @@ from tentacular.engine.executor import Sleep
 from tentacular.engine.logs import LogSink
 from tentacular.engine.secrets import CLUSTER_SECRETS_DIR, Secrets, resolve_secrets
 from tentacular.errors import SpecError, TentacularError
-from tentacular.spec import Dag, LoadedWorkflow, Workflow, load_workflow
+from tentacular.spec import Dag, LoadedWorkflow, load_workflow
 
 
 @dataclass
@@ -92,14 +92,6 @@ def bind_listener(host: str, port: int) -> socket.socket:
     return sock
 
 
-def start_worker_spawner(workflow: Workflow) -> None:
-    """Fork the helper that starts Deno workers while processes may still be created."""
-    if any(node.runtime == "typescript" for node in workflow.nodes.values()):
-        from tentacular.engine._deno.spawner import start_spawner
-
-        start_spawner()
-
-
 def load(prepared: PreparedEngine, *, sleep: Sleep | None = None) -> WorkflowEngine:
     revision: Revision = build_revision(prepared.loaded, prepared.dag, prepared.services)
     return WorkflowEngine(revision, sleep=sleep) if sleep is not None else WorkflowEngine(revision)
@@ -134,7 +126,6 @@ def complete_boot(
     """Steps 4-5 (separate so ``--workers`` can fork between step 3 and the guard, which forbids fork)."""
     try:
         if install_guard is not None:
-            start_worker_spawner(prepared.loaded.workflow)  # Deno workers start after the guard
             install_guard(prepared)  # step 4: before any node module is imported
         return load(prepared, sleep=sleep)
     except BaseException:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tentacular.engine._deno.client import DenoClient
-from tentacular.engine._deno.launcher import popen_launcher
+from tentacular.engine._deno.launcher import spawner_launcher
 from tentacular.engine._deno.runtime import ASSETS, IMPORT_MAP, WORKER_SCRIPT, find_deno, load_error
 from tentacular.errors import TentacularError
 
@@ -85,7 +85,7 @@ def check_typescript_nodes(directory: Path, node_paths: Mapping[str, str]) -> Ty
         argv,
         env={"NO_COLOR": "1", "DENO_NO_UPDATE_CHECK": "1", "HOME": str(Path.home())},
         cwd=str(directory),
-        launcher=popen_launcher,
+        launcher=spawner_launcher,
         engine_log=lambda _level, _message: None,
         workflow_dir=str(directory),
     )

@@ -13,13 +13,12 @@ import contextlib
 import json
 import os
 import select
-import signal
 import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from tentacular.engine._deno.launcher import Launcher, SpawnedWorker, reap
+from tentacular.engine._deno.launcher import LaunchedWorker, Launcher
 
 MAX_FRAME = 64 * 1024 * 1024
 _HEADER = struct.Struct(">I")
@@ -76,8 +75,9 @@ class WorkerProcess:
         self._launcher = launcher
         self._on_frame = on_frame
         self._on_exit = on_exit
-        self._spawned: SpawnedWorker | None = None
+        self._spawned: LaunchedWorker | None = None
         self._buffer = FrameBuffer()
+        self._stderr = bytearray()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.alive = False
         self.cold_start: float | None = None
@@ -91,11 +91,25 @@ class WorkerProcess:
         began = time.perf_counter()
         self._spawned = self._launcher(self._argv, env=self._env, cwd=self._cwd)
         self.alive = True
-        frame = self.receive_sync(timeout=timeout)
+        try:
+            frame = self.receive_sync(timeout=timeout)
+        except WorkerGone as exc:
+            detail = self.stderr_text()
+            raise WorkerGone(f"{exc}: {detail}" if detail else str(exc)) from None
         if frame.get("t") != "ready":
             self.kill()
             raise WorkerGone(f"the Deno worker did not start (got {frame.get('t')!r})")
         self.cold_start = time.perf_counter() - began
+
+    def stderr_text(self) -> str:
+        """What the worker wrote to stderr so far (start-up failures), read without blocking."""
+        spawned = self._spawned
+        if spawned is not None and self.alive:
+            with contextlib.suppress(OSError):
+                os.set_blocking(spawned.stderr_fd, False)
+                while chunk := os.read(spawned.stderr_fd, 1 << 16):
+                    self._stderr += chunk
+        return self._stderr.decode(errors="replace").strip()[-2000:]
 
     def send(self, frame: Frame) -> None:
         spawned = self._spawned
@@ -124,7 +138,7 @@ class WorkerProcess:
             if loop is not None and self.alive:
                 loop.add_reader(spawned.stdout_fd, self._readable)
 
-    def _receive_blocking(self, spawned: SpawnedWorker, timeout: float) -> Frame:
+    def _receive_blocking(self, spawned: LaunchedWorker, timeout: float) -> Frame:
         deadline = time.monotonic() + timeout
         pending: list[Frame] = []
         while not pending:
@@ -152,8 +166,11 @@ class WorkerProcess:
         if self._loop is not None and not self._loop.is_closed():
             with contextlib.suppress(Exception):
                 self._loop.remove_reader(self._spawned.stdout_fd)
+                self._loop.remove_reader(self._spawned.stderr_fd)
         self._loop = loop
         loop.add_reader(self._spawned.stdout_fd, self._readable)
+        os.set_blocking(self._spawned.stderr_fd, False)
+        loop.add_reader(self._spawned.stderr_fd, self._stderr_readable)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -182,11 +199,36 @@ class WorkerProcess:
         for frame in frames:
             self._on_frame(frame)
 
+    def _stderr_readable(self) -> None:
+        """Deno's own diagnostics (node code's console output travels as log frames)."""
+        spawned = self._spawned
+        if spawned is None:
+            return
+        try:
+            chunk = os.read(spawned.stderr_fd, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            if self._loop is not None:
+                with contextlib.suppress(Exception):
+                    self._loop.remove_reader(spawned.stderr_fd)
+            return
+        self._stderr += chunk
+        *lines, rest = self._stderr.split(b"\n")
+        self._stderr = bytearray(rest)
+        for line in lines:
+            if line.strip():
+                self._on_frame(
+                    {"t": "log", "id": None, "level": "warning", "msg": line.decode(errors="replace")}
+                )
+
     def kill(self) -> None:
         spawned = self._spawned
         if spawned is not None and self.alive:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(spawned.pid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                spawned.kill()
 
     def close(self) -> None:
         """Ask the worker to finish (stdin EOF) and forget it."""
@@ -196,15 +238,23 @@ class WorkerProcess:
         spawned = self._spawned
         if spawned is None or not self.alive:
             return
+        self.stderr_text()  # keep what it said last: start-up failures are explained by it
         self.alive = False
         if self._loop is not None and not self._loop.is_closed():
             with contextlib.suppress(Exception):
                 self._loop.remove_reader(spawned.stdout_fd)
-        for fd in (spawned.stdin_fd, spawned.stdout_fd):
+                self._loop.remove_reader(spawned.stderr_fd)
+        for fd in (spawned.stdin_fd, spawned.stdout_fd, spawned.stderr_fd):
             with contextlib.suppress(OSError):
                 os.close(fd)
         if reason is not None:
-            self.kill()
-        reap(spawned.pid)
+            with contextlib.suppress(Exception):
+                spawned.kill()
+        try:
+            spawned.wait(timeout=2)  # stdin EOF ends the worker promptly
+        except Exception:
+            with contextlib.suppress(Exception):
+                spawned.kill()
+                spawned.wait(timeout=2)
         if reason is not None:
             self._on_exit(reason)

@@ -47,13 +47,41 @@ def find_deno() -> str | None:
     return shutil.which("deno")
 
 
+def deno_dir() -> Path:
+    """Deno's module cache: ``TENTACULAR_DENO_DIR``/``DENO_DIR``, else Deno's default location.
+
+    Resolved once (the guard scrubs ``DENO_DIR`` from the environment later) and passed
+    to every worker explicitly, so the kernel layer can grant exactly this directory.
+    """
+    global _DENO_DIR
+    if _DENO_DIR is None:
+        configured = os.environ.get("TENTACULAR_DENO_DIR") or os.environ.get("DENO_DIR")
+        if configured:
+            _DENO_DIR = Path(configured)
+        else:
+            cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+            _DENO_DIR = Path(cache) / "deno"
+    return _DENO_DIR
+
+
+_DENO_DIR: Path | None = None
+
+
+def worker_landlock_paths() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Extra (read, write) paths of Deno workers under the kernel layer: /proc and the cache."""
+    directory = deno_dir()
+    with contextlib.suppress(OSError):
+        directory.mkdir(parents=True, exist_ok=True)
+    writable = os.access(directory, os.W_OK)
+    read = ("/proc", str(ASSETS), *(() if writable else (str(directory),)))
+    return read, ((str(directory),) if writable else ())
+
+
 def worker_env(policy: RuntimePolicy) -> dict[str, str]:
     keep = frozenset(policy.env_allow)
     starts = tuple(policy.env_prefixes)
     env = {k: v for k, v in os.environ.items() if k in keep or k.startswith(starts)}
-    deno_dir = os.environ.get("TENTACULAR_DENO_DIR") or os.environ.get("DENO_DIR")
-    if deno_dir:
-        env["DENO_DIR"] = deno_dir
+    env["DENO_DIR"] = str(deno_dir())
     env.update(NO_COLOR="1", DENO_NO_UPDATE_CHECK="1", DENO_NO_PROMPT="1")
     return env
 
