@@ -181,6 +181,14 @@ class DenoRuntime:
 
     def __init__(self) -> None:
         self._generation: Generation | None = None
+        self._generations: list[Generation] = []
+
+    def serving(self, generation: Generation) -> None:
+        """``generation`` runs now: workers of older revisions finish their runs and exit."""
+        if not self._generations or self._generations[0] is generation or generation not in self._generations:
+            return
+        while self._generations and self._generations[0] is not generation:
+            self._generations.pop(0).retire()
 
     @property
     def generation(self) -> Generation | None:
@@ -195,14 +203,15 @@ class DenoRuntime:
                 hint="pip install deno (or set TENTACULAR_DENO to a deno binary)",
             )
         policy = policy_for(workflow_dir)
-        if self._generation is not None:
-            self._generation.retire()
+        # The previous worker keeps serving until the new revision runs: a reload that fails
+        # to load leaves the old revision (and its worker) in place.
         self._generation = Generation(
             worker_argv(deno, workflow_dir, policy),
             worker_env(policy),
             workflow_dir,
             legacy=not policy.network_restricted,
         )
+        self._generations.append(self._generation)
 
     def load(self, node_id: str, path: Path, nodes_dir: Path) -> NodeFunction:
         generation = self._generation
@@ -216,16 +225,18 @@ class DenoRuntime:
             raise NodeLoadError(f'node "{node_id}": {exc.message}', hint=exc.hint, file=str(path)) from None
         if frame.get("t") == "fail":
             raise load_error(node_id, path, nodes_dir, frame)
-        return node_function(generation, node_id, str(path))
+        return node_function(self, generation, node_id, str(path))
 
     def close(self) -> None:
-        if self._generation is not None:
-            self._generation.retire()
-            self._generation = None
+        for generation in self._generations:
+            generation.retire()
+        self._generations.clear()
+        self._generation = None
 
 
-def node_function(generation: Generation, node_id: str, file: str) -> NodeFunction:
+def node_function(runtime: DenoRuntime, generation: Generation, node_id: str, file: str) -> NodeFunction:
     async def run(ctx: Any, value: Any) -> Any:
+        runtime.serving(generation)
         services = getattr(ctx, "_services", None)
         if services is not None:
             if generation.sink is None and generation.legacy:
