@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint format bench e2e skill openbao clean
+.PHONY: setup demo test lint format bench e2e skill openbao clean deno-cache
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,15 @@ lint: setup
 openbao: setup
 	PYTHON=$(BIN)/python bash tools/openbao/install.sh
 
-test: lint openbao
+# npm: imports of the TypeScript examples, fetched once into Deno's cache (tests stay on loopback).
+DENO_EXAMPLES := example-workflows/uptime-report
+deno-cache: setup
+	@for wf in $(DENO_EXAMPLES); do \
+	  $(BIN)/deno cache --quiet --no-config --import-map=src/tentacular/engine/_deno/import_map.json \
+	    --lock=$$wf/deno.lock --frozen $$wf/nodes/*.ts || exit 1; \
+	done
+
+test: lint openbao deno-cache
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 format: setup

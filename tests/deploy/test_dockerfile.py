@@ -86,3 +86,47 @@ def test_packages_are_hash_checked_wheels_on_top_of_the_engine() -> None:
 
 def test_rendering_is_deterministic() -> None:
     assert render_dockerfile(WITH_PACKAGES) == render_dockerfile(WITH_PACKAGES)
+
+
+TYPESCRIPT = DockerfileOptions(
+    engine_version="1.2.3",
+    wheel_name="tentacular-1.2.3-py3-none-any.whl",
+    workflow_name="uptime-report",
+    typescript=True,
+    deno_cache=True,
+)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [TYPESCRIPT, DockerfileOptions(**{**TYPESCRIPT.__dict__, "has_requirements": True, "deno_cache": False})],
+    ids=["typescript-npm", "typescript-with-packages"],
+)
+def test_typescript_images_are_hadolint_clean(options: DockerfileOptions, tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(render_dockerfile(options), encoding="utf-8")
+    result = subprocess.run(
+        [_hadolint(), "--no-color", "--failure-threshold", "style", str(dockerfile)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_typescript_image_carries_a_hash_pinned_deno_and_the_baked_cache() -> None:
+    from tentacular.deploy.typescript import DENO_VERSION, DENO_WHEEL_HASHES, deno_requirements
+
+    text = render_dockerfile(TYPESCRIPT)
+    requirement = deno_requirements()
+    assert requirement.startswith(f"deno=={DENO_VERSION} ")
+    assert all(f"--hash=sha256:{digest}" in requirement for digest in DENO_WHEEL_HASHES)
+    assert "--require-hashes --only-binary=:all:" in text.split("AS deno\n", 1)[1]
+    assert "--lock=/app/workflow/deno.lock --frozen" in text  # npm:/jsr: imports verified against the lock
+    final = _final_stage(text)
+    assert final.startswith("\nFROM engine\n")  # distroless, non-root: the engine stage's USER holds
+    assert "\nRUN " not in final
+    assert "COPY --from=deno /opt/deno/bin/deno /opt/deno/bin/deno" in final
+    assert "COPY --from=deno-cache /opt/deno-cache /opt/deno-cache" in final
+    assert "TENTACULAR_DENO_CACHED_ONLY=1" in final  # pods never download
+    assert "deno" not in render_dockerfile(ENGINE_ONLY)

@@ -23,6 +23,15 @@ from tentacular.deploy.imageref import ImageRef, resolve_image_tag
 from tentacular.deploy.kind import KindCluster, detect_kind
 from tentacular.deploy.requirements import PinnedRequirement, render_lockfile, workflow_requirements
 from tentacular.deploy.settings import default_engine_image
+from tentacular.deploy.typescript import (
+    DENO_REQUIREMENTS,
+    DENO_VERSION,
+    LOCK_FILE,
+    deno_requirements,
+    has_remote_imports,
+    has_typescript,
+    lock_dependencies,
+)
 from tentacular.deploy.wheel import build_engine_wheel, engine_version
 from tentacular.errors import BuildError, ToolNotFoundError, UsageError
 from tentacular.spec import LoadedWorkflow
@@ -77,6 +86,18 @@ def default_tag(loaded: LoadedWorkflow, has_requirements: bool) -> str:
     return default_engine_image()
 
 
+def stage_typescript_context(loaded: LoadedWorkflow, context: Path, lock: Path) -> None:
+    """The nodes, deno.lock and the ``tentacular`` import map for the image's ``deno cache``."""
+    from tentacular.engine._deno.runtime import ASSETS
+
+    target = context / "workflow"
+    shutil.copytree(loaded.directory / "nodes", target / "nodes")
+    shutil.copy2(lock, target / LOCK_FILE)
+    (target / ".deno").mkdir()
+    for name in ("import_map.json", "tentacular.ts"):
+        shutil.copy2(ASSETS / name, target / ".deno" / name)
+
+
 def find_container_tool(environ: Mapping[str, str] | None = None) -> str:
     """``$TNTC_CONTAINER_TOOL`` if set, else docker, else podman – as an absolute path."""
     env = os.environ if environ is None else environ
@@ -103,7 +124,9 @@ def plan_image(request: BuildRequest) -> tuple[str, list[PinnedRequirement]]:
     if request.platform is not None and not _PLATFORM.match(request.platform):
         raise UsageError(f'invalid --platform "{request.platform}"', hint="e.g. linux/amd64 or linux/arm64")
     requirements = workflow_requirements(request.loaded)
-    tag = request.tag or default_tag(request.loaded, bool(requirements))
+    # TypeScript workflows get their own image: it carries Deno (and the baked npm:/jsr: cache).
+    own_image = bool(requirements) or has_typescript(request.loaded)
+    tag = request.tag or default_tag(request.loaded, own_image)
     return resolve_image_tag(tag, request.registry), requirements
 
 
@@ -120,11 +143,21 @@ def build_image(
     with tempfile.TemporaryDirectory(prefix="tntc-build-") as scratch:
         context = Path(scratch)
         wheel = build_engine_wheel(context)
+        typescript = has_typescript(request.loaded)
+        deno_cache = typescript and has_remote_imports(request.loaded)
+        if deno_cache:
+            progress("  resolving the TypeScript nodes' npm:/jsr: imports into deno.lock...")
+            stage_typescript_context(request.loaded, context, lock_dependencies(request.loaded))
+        if typescript:
+            (context / DENO_REQUIREMENTS).write_text(deno_requirements(), encoding="utf-8")
+            progress(f"  Deno {DENO_VERSION} for the TypeScript nodes, hash-checked")
         options = DockerfileOptions(
             engine_version=engine_version(),
             wheel_name=wheel.name,
             workflow_name=request.loaded.workflow.name,
             has_requirements=bool(requirements),
+            typescript=typescript,
+            deno_cache=deno_cache,
         )
         (context / "Dockerfile").write_text(render_dockerfile(options), encoding="utf-8")
         if requirements:

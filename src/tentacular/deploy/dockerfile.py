@@ -56,14 +56,62 @@ class DockerfileOptions:
     runtime_image: str = DEFAULT_RUNTIME_IMAGE
     workflow_name: str | None = None
     has_requirements: bool = False
+    typescript: bool = False  # .ts nodes: a pinned Deno in the image
+    deno_cache: bool = False  # remote imports: deno.lock and the nodes are in the context
 
 
 def render_dockerfile(options: DockerfileOptions) -> str:
     """The engine image, plus the workflow package layer when the workflow declares packages."""
     text = _engine_stages(options)
+    if options.typescript:
+        text += _deno_stages(options)
     if options.has_requirements:
         text += _workflow_stages(options)
+    elif options.typescript:
+        text += f'\nFROM engine\nLABEL io.tentacular.workflow="{options.workflow_name or "workflow"}"\n'
+    if options.typescript:
+        text += _deno_final(options)
     return text
+
+
+def _deno_stages(options: DockerfileOptions) -> str:
+    from tentacular.deploy.typescript import DENO_CACHE, DENO_HOME, DENO_REQUIREMENTS, DENO_VERSION
+
+    text = f"""\
+
+# Deno {DENO_VERSION} for the TypeScript nodes: the PyPI wheel, hash-checked per architecture.
+FROM {options.builder_image} AS deno
+WORKDIR /build
+COPY {DENO_REQUIREMENTS} /build/{DENO_REQUIREMENTS}
+RUN {_PIP} --require-hashes --only-binary=:all: \\
+      --target {DENO_HOME} -r /build/{DENO_REQUIREMENTS}
+"""
+    if options.deno_cache:
+        text += f"""\
+
+# npm:/jsr: imports of the nodes, fetched once against the hash-locked deno.lock.
+FROM deno AS deno-cache
+WORKDIR {WORKFLOW_DIR}
+COPY workflow/ {WORKFLOW_DIR}/
+ENV DENO_DIR={DENO_CACHE} DENO_NO_UPDATE_CHECK=1
+RUN {DENO_HOME}/bin/deno cache --no-config --import-map={WORKFLOW_DIR}/.deno/import_map.json \\
+      --lock={WORKFLOW_DIR}/deno.lock --frozen {WORKFLOW_DIR}/nodes/*.ts
+"""
+    return text
+
+
+def _deno_final(options: DockerfileOptions) -> str:
+    from tentacular.deploy.typescript import DENO_BINARY, DENO_CACHE
+
+    cache = f"COPY --from=deno-cache {DENO_CACHE} {DENO_CACHE}\n" if options.deno_cache else ""
+    # Without baked imports Deno only keeps its transpile cache, in the /tmp emptyDir.
+    deno_dir = DENO_CACHE if options.deno_cache else "/tmp/deno"
+    cached_only = "1" if options.deno_cache else "0"
+    return (
+        f"COPY --from=deno {DENO_BINARY} {DENO_BINARY}\n{cache}"
+        f"ENV TENTACULAR_DENO={DENO_BINARY} \\\n    TENTACULAR_DENO_DIR={deno_dir} \\\n"
+        f"    TENTACULAR_DENO_CACHED_ONLY={cached_only}\n"
+    )
 
 
 def _engine_stages(options: DockerfileOptions) -> str:

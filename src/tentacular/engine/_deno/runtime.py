@@ -73,7 +73,9 @@ def worker_landlock_paths() -> tuple[tuple[str, ...], tuple[str, ...]]:
     with contextlib.suppress(OSError):
         directory.mkdir(parents=True, exist_ok=True)
     writable = os.access(directory, os.W_OK)
-    read = ("/proc", str(ASSETS), *(() if writable else (str(directory),)))
+    deno = find_deno()
+    binary = (str(Path(deno).resolve().parent),) if deno else ()  # e.g. /opt/deno/bin in the image
+    read = ("/proc", str(ASSETS), *binary, *(() if writable else (str(directory),)))
     return read, ((str(directory),) if writable else ())
 
 
