@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -208,16 +210,49 @@ def test_busy_loop_past_the_timeout_restarts_the_worker(make_flow: FlowWriter) -
     assert output == "fast"
 
 
-def test_a_node_that_kills_the_worker_fails_alone_and_the_next_run_works(make_flow: FlowWriter) -> None:
+def test_exiting_the_worker_is_refused_as_the_nodes_own_error(make_flow: FlowWriter) -> None:
     nodes = {
         "root.py": "async def run(ctx, input):\n    return input\n",
-        "crash.ts": 'export default (ctx, input) => { if (input.crash) Deno.exit(3); return "alive"; };\n',
-        "other.py": "async def run(ctx, input):\n    return 'py fine'\n",
+        "quits.ts": """
+            import process from "node:process";
+            export default (ctx, input) => {
+              if (input.how === "deno") Deno.exit(3);
+              if (input.how === "process") process.exit(4);
+              return "alive";
+            };
+        """,
+        "other.ts": "export default async () => await new Promise((r) => setTimeout(() => r(1), 100));\n",
     }
-    engine = engine_for(make_flow(nodes, [("root", "crash"), ("root", "other")]))
-    result = asyncio.run(engine.run({"crash": True}))
-    assert 'the Deno worker exited while node "crash" was running' in result.errors["crash"]
-    assert asyncio.run(engine.run({})).outputs["crash"] == "alive"
+    engine = engine_for(make_flow(nodes, [("root", "quits"), ("root", "other")]))
+    for how, code in (("deno", 3), ("process", 4)):
+        result = asyncio.run(engine.run({"how": how}))
+        assert f"exit({code}) refused: a node must return or throw" in result.errors["quits"]
+        assert "(at nodes/quits.ts:" in result.errors["quits"]
+    assert asyncio.run(engine.run({})).outputs["quits"] == "alive"
+
+
+def test_a_crashed_worker_fails_the_running_node_clearly_and_is_restarted(make_flow: FlowWriter) -> None:
+    nodes = {
+        "slow.ts": """
+            export default async (ctx, input) => {
+              if (input.slow) await new Promise((r) => setTimeout(r, 5000));
+              return "back";
+            };
+        """
+    }
+    engine = engine_for(make_flow(nodes))
+
+    async def crash_during_run() -> str:
+        generation = RUNTIMES[".ts"]._real().generation  # type: ignore[attr-defined]
+        running = asyncio.ensure_future(engine.run({"slow": True}))
+        await asyncio.sleep(0.3)
+        os.kill(generation.client.pid, signal.SIGKILL)  # what a V8 crash or the OOM killer does
+        result = await running
+        return result.errors["slow"]
+
+    error = asyncio.run(crash_during_run())
+    assert 'the Deno worker exited while node "slow" was running; it is restarted for the next run' in error
+    assert asyncio.run(engine.run({})).outputs == {"slow": "back"}
 
 
 def test_unhandled_rejection_does_not_take_the_worker_down(make_flow: FlowWriter) -> None:

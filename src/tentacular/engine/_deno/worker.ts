@@ -8,6 +8,7 @@
 // In mock mode (tntc test) a dependency's fetch builds the real Request, then asks the engine
 // to answer it from the fixture's mocks; accesses are reported as "ev" frames for drift.
 import { AsyncLocalStorage } from "node:async_hooks";
+import processExit from "node:process";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Frame = { t: string; [key: string]: unknown };
@@ -397,6 +398,18 @@ globalThis.addEventListener("unhandledrejection", (event) => {
   send({ t: "log", id: null, level: "error", msg: `unhandled rejection: ${logText(event.reason, [])}` });
 });
 
+// Node code (or an npm package) ending the process would fail every node running in this
+// worker: exiting is refused and becomes that node's own error.
+const exitWorker = Deno.exit.bind(Deno);
+function refuseExit(code?: number): never {
+  throw new Error(
+    `exit(${code ?? ""}) refused: a node must return or throw; ending the Deno worker would fail ` +
+      "every TypeScript node running in it",
+  );
+}
+Deno.exit = refuseExit;
+processExit.exit = refuseExit as typeof processExit.exit;
+
 send({ t: "ready" });
 await readFrames(handle);
-Deno.exit(0);
+exitWorker(0);
