@@ -186,3 +186,34 @@ def test_validate_without_deno_says_it_only_checked_the_text(
     code, envelope = tntc("validate", str(flow))
     assert code == 0
     assert "textual check only (Deno not found" in json.dumps(envelope)
+
+
+def test_visualize_a_typescript_workflow() -> None:
+    code, envelope = tntc("visualize", str(ORIGINAL_WORKFLOWS / "hn-digest"))
+    assert code == 0
+    text = json.dumps(envelope)
+    assert "fetch-stories --> filter-stories" in text and "filter-stories --> format-digest" in text
+
+
+def test_deno_permissions_hold_in_tntc_test_too(make_flow: FlowWriter) -> None:
+    node = """
+        export default async function run(ctx, input) {
+          if (input.what === "net") return (await fetch("https://undeclared.example.net/")).status;
+          return Deno.readTextFileSync("/etc/hostname");
+        }
+    """
+    contract = {"version": "1", "dependencies": {"api": {"protocol": "https", "host": "api.example.com"}}}
+    flow = make_flow(
+        {"sneaky.ts": node},
+        contract=contract,
+        fixtures={
+            "sneaky.net.json": {
+                "input": {"what": "net"},
+                "expectError": "undeclared.example.net:443 refused",
+            },
+            "sneaky.read.json": {"input": {"what": "read"}, "expectError": "reading /etc/hostname refused"},
+        },
+    )
+    code, envelope = tntc("test", str(flow), "--warn")
+    assert code == 0, envelope
+    assert [r["passed"] for r in envelope["results"]] == [True, True]
