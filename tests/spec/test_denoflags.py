@@ -70,3 +70,19 @@ def test_dynamic_target_is_the_only_broad_network() -> None:
 def test_empty_contract_grants_no_network_and_no_contract_is_legacy() -> None:
     assert not any(flag.startswith("--allow-net") for flag in flags({"version": "1", "dependencies": {}}))
     assert "--allow-net" in flags(None)
+
+
+def test_additional_egress_single_addresses_are_granted_ranges_are_not() -> None:
+    result = flags(
+        {
+            "version": "1",
+            "dependencies": {"api": {"protocol": "https", "host": "api.example.com"}},
+            "networkPolicy": {
+                "additionalEgress": [
+                    {"toCIDR": "10.0.0.5/32", "ports": ["5432/TCP"]},
+                    {"toCIDR": "10.1.0.0/16", "ports": ["443/TCP"]},
+                ]
+            },
+        }
+    )
+    assert "--allow-net=10.0.0.5:5432,api.example.com:443" in result

@@ -10,8 +10,6 @@ dependencies grants no network at all. Reads: the workflow directory, secrets an
 
 from __future__ import annotations
 
-import ipaddress
-
 from tentacular.spec.policy import RuntimePolicy
 
 ADDITIONAL_EGRESS = "networkPolicy.additionalEgress"
@@ -24,13 +22,24 @@ def net_grants(policy: RuntimePolicy) -> tuple[str, ...] | None:
     if any(not grant.dependency.startswith(ADDITIONAL_EGRESS) for grant in policy.cidrs):
         return None  # dynamic-target: the NetworkPolicy and gVisor bound it, not Deno
     pairs = {f"{grant.host}:{grant.port}" for grant in policy.hosts}
+    pairs.update(_single_addresses(policy))
+    return tuple(sorted(pairs))
+
+
+def _single_addresses(policy: RuntimePolicy) -> set[str]:
+    """additionalEgress entries that name one address; Deno cannot express a range."""
+    if not policy.cidrs:
+        return set()
+    import ipaddress  # only needed here; keeps the spec layer's imports light
+
+    found: set[str] = set()
     for grant in policy.cidrs:
         network = ipaddress.ip_network(grant.cidr, strict=False)
-        if network.num_addresses == 1:  # a single address can be named; a range cannot
+        if network.num_addresses == 1:
             address = str(network.network_address)
             shown = f"[{address}]" if network.version == 6 else address
-            pairs.add(f"{shown}:{grant.port}" if grant.port else shown)
-    return tuple(sorted(pairs))
+            found.add(f"{shown}:{grant.port}" if grant.port else shown)
+    return found
 
 
 def deno_permission_flags(policy: RuntimePolicy, *, extra_read: tuple[str, ...] = ()) -> tuple[str, ...]:
