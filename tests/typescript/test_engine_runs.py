@@ -287,3 +287,22 @@ def test_reload_picks_up_an_edited_typescript_node(make_flow: FlowWriter) -> Non
     (Path(flow) / "nodes" / "v.ts").write_text("export const v = 2;\n")
     engine.reload()
     assert asyncio.run(engine.run({})).outputs == {"x": 2}
+
+
+def test_huge_outputs_and_log_lines_are_bounded(make_flow: FlowWriter) -> None:
+    log = Lines()
+    nodes = {
+        "big.ts": """
+            export default (ctx, input) => {
+              ctx.log.info("x".repeat(200000));
+              if (input.huge) return { blob: "y".repeat(40 * 1024 * 1024) };
+              return "small";
+            };
+        """
+    }
+    engine = engine_for(make_flow(nodes), log=log)
+    result = asyncio.run(engine.run({"huge": True}))
+    assert "characters of JSON; the limit is 33554432" in result.errors["big"]
+    assert asyncio.run(engine.run({})).outputs == {"big": "small"}  # same worker, still serving
+    assert "more characters)" in log.text
+    assert max(len(line) for line in log.lines) < 70000

@@ -129,7 +129,7 @@ class DenoClient:
         services = ctx._services
         mock = bool(getattr(ctx, "proxied_io", False))
         try:
-            key = self._services_key(services, ctx, mock)
+            key = self._services_key(services, mock)
             process.send(
                 {
                     "t": "run",
@@ -157,7 +157,7 @@ class DenoClient:
             if mock:
                 self._drop_services(services)
 
-    def _services_key(self, services: Any, ctx: Any, mock: bool) -> str:
+    def _services_key(self, services: Any, mock: bool) -> str:
         key = self._services.get(services)
         if key is None:
             key = f"s{next(self._service_ids)}"

@@ -32,6 +32,8 @@ type Services = {
 };
 
 const MAX_FRAME = 64 * 1024 * 1024;
+const MAX_OUTPUT = 32 * 1024 * 1024; // characters of a node's JSON output
+const MAX_LOG = 64 * 1024; // characters of one log line
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const nodesDir = Deno.args[0] ?? "";
@@ -233,7 +235,8 @@ function logText(msg: unknown, args: unknown[]): string {
       return String(v);
     }
   };
-  return [msg, ...args].map(show).join(" ");
+  const text = [msg, ...args].map(show).join(" ");
+  return text.length > MAX_LOG ? `${text.slice(0, MAX_LOG)}… (${text.length - MAX_LOG} more characters)` : text;
 }
 
 function makeContext(id: number, node: string, run: string, svc: Services, signal: AbortSignal) {
@@ -334,7 +337,18 @@ async function run(frame: Frame): Promise<void> {
       });
       return;
     }
-    send({ t: "done", id, output: output === undefined ? null : JSON.parse(JSON.stringify(output)) });
+    const text = output === undefined ? "null" : JSON.stringify(output);
+    if (text.length > MAX_OUTPUT) {
+      send({
+        t: "fail",
+        id,
+        name: "NotJson",
+        message: `Node "${frame.node}" returned ${text.length} characters of JSON; the limit is ${MAX_OUTPUT}. ` +
+          "Return a summary, or store large data in a service declared in the contract.",
+      });
+      return;
+    }
+    send({ t: "done", id, output: JSON.parse(text) });
   } catch (error) {
     if (active.has(id)) send({ ...describe(error), t: "fail", id });
   } finally {
