@@ -214,6 +214,8 @@ class DenoRuntime:
             legacy=not policy.network_restricted,
         )
         self._generations.append(self._generation)
+        while len(self._generations) > 2:  # the serving revision and the new one, no more
+            self._generations.pop(0).retire()
 
     def load(self, node_id: str, path: Path, nodes_dir: Path) -> NodeFunction:
         generation = self._generation
