@@ -236,3 +236,15 @@ class CatalogUnavailableError(TentacularError):
     """A catalog repository could not be fetched (network, git, authentication)."""
 
     code = "catalog_unavailable"
+
+
+class TokenUsageError(TentacularError, TypeError):
+    """``ctx.usage(...)`` was called with a value of the wrong type or range (raised in the node)."""
+
+    code = "token_usage_invalid"
+
+
+class TelemetryConfigError(InputError):
+    """The telemetry configuration (workflow.yaml ``telemetry`` or an ``OTEL_*`` variable) is unusable."""
+
+    code = "telemetry_config"

@@ -97,7 +97,7 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def running_server(
-    workflow: Path, sink: LogSink, **app_options: Any
+    workflow: Path, sink: LogSink, *, telemetry: Any = None, **app_options: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The real ASGI app on uvicorn on a free loopback port, inside the test's event loop."""
     import uvicorn
@@ -105,7 +105,9 @@ async def running_server(
     from tentacular.engine.server import EngineApp
     from tentacular.engine.startup import boot
 
-    engine, prepared = boot(workflow, cluster_secrets=None, listen=("127.0.0.1", 0), log=sink)
+    engine, prepared = boot(
+        workflow, cluster_secrets=None, listen=("127.0.0.1", 0), log=sink, telemetry=telemetry
+    )
     assert prepared.listener is not None
     port = prepared.listener.getsockname()[1]
     app = EngineApp(engine, **app_options)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tentacular.engine._telemetry import Observability, UsageRecord, report_usage
 from tentacular.engine.logs import LogSink, NodeLogger
 from tentacular.engine.secrets import Redactor
 from tentacular.errors import DependencyError, TentacularError
@@ -38,16 +39,22 @@ class SharedHttpClient:
         self._timeout = timeout
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        # Telemetry wraps the transport (client spans, traceparent, LLM usage); set before first use.
+        self.observability: Observability | None = None
 
     def get(self) -> httpx.AsyncClient:
         if self._client is None:
             import httpx
 
+            limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+            transport = self._transport
+            if self.observability is not None:
+                transport = self.observability.instrument(transport, limits=limits)
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._timeout, connect=min(10.0, self._timeout)),
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                limits=limits,
                 follow_redirects=False,  # a redirect could leave the declared host
-                transport=self._transport,
+                transport=transport,
             )
         return self._client
 
@@ -131,6 +138,7 @@ class EngineServices:
         contract: Contract | None = None,
         log: LogSink | None = None,
         http: SharedHttpClient | None = None,
+        telemetry: Observability | None = None,
     ) -> None:
         self.secrets: Mapping[str, Mapping[str, Any]] = MappingProxyType(dict(secrets or {}))
         self.redactor = Redactor.for_secrets(self.secrets)
@@ -140,12 +148,21 @@ class EngineServices:
         if log is not None:
             log.redactor = self.redactor
         self.http = http if http is not None else SharedHttpClient()
+        self.telemetry = telemetry if telemetry is not None else Observability()
+        self.telemetry.redact = self.redactor.text
+        if self.http.observability is None:
+            self.http.observability = self.telemetry
         self._connections: dict[str, DependencyConnection] = {}
 
     def with_contract(self, config: Mapping[str, Any], contract: Contract | None) -> EngineServices:
         """A copy for a reloaded workflow.yaml sharing secrets, logging and the HTTP pool."""
         return EngineServices(
-            config=config, secrets=self.secrets, contract=contract, log=self.log, http=self.http
+            config=config,
+            secrets=self.secrets,
+            contract=contract,
+            log=self.log,
+            http=self.http,
+            telemetry=self.telemetry,
         )
 
     def dependency(self, name: str) -> DependencyConnection:
@@ -196,6 +213,29 @@ class Context:
 
     def dependency(self, name: str) -> DependencyConnection:
         return self._services.dependency(name)
+
+    def usage(
+        self,
+        *,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        provider: str | None = None,
+        cost: float | None = None,
+    ) -> UsageRecord:
+        """Report LLM token usage of this node (run result ``usage``, metrics, span attributes).
+
+        Raises ``TokenUsageError`` (a TypeError) for wrong types. Reporting a call replaces
+        what the engine recognised automatically in this attempt, so nothing counts twice.
+        """
+        return report_usage(
+            self.node_id,
+            model=model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            provider=provider,
+            cost=cost,
+        )
 
     async def fetch(self, service: str, path: str, *, method: str = "GET", **kwargs: Any) -> httpx.Response:
         """Legacy ``ctx.fetch``: ``https://api.<service>.com<path>`` with auth from ``ctx.secrets``."""

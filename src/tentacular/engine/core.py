@@ -90,25 +90,50 @@ class WorkflowEngine:
     def services(self) -> EngineServices:
         return self._revision.services
 
-    async def run(self, payload: Any, *, run_id: str | None = None) -> ExecutionResult:
+    async def run(
+        self,
+        payload: Any,
+        *,
+        run_id: str | None = None,
+        trigger: str = "manual",
+        carrier: Mapping[str, str] | None = None,
+    ) -> ExecutionResult:
+        """One run. ``trigger`` names what started it (manual, cron, queue, webhook) and
+        ``carrier`` holds W3C trace headers of the caller (see ``_telemetry.carrier_from_headers``)."""
         revision = self._revision
         services = revision.services
         nodes = revision.nodes
         rid = run_id or new_run_id()
+        workflow = revision.workflow
 
         def run_node(node: str, value: Any) -> Any:
             return nodes[node](Context(services, node, rid), value)
 
-        return await execute(
-            revision.dag,
-            run_node,
-            payload,
-            timeout=revision.timeout,
-            retries=revision.retries,
-            sleep=self._sleep,
-            redactor=services.redactor,
-            describe_error=revision.describe_error,
+        scope = services.telemetry.begin_run(
+            workflow=workflow.name, version=workflow.version, run_id=rid, trigger=trigger, carrier=carrier
         )
+        try:
+            result = await execute(
+                revision.dag,
+                run_node,
+                payload,
+                timeout=revision.timeout,
+                retries=revision.retries,
+                sleep=self._sleep,
+                redactor=services.redactor,
+                describe_error=revision.describe_error,
+                observer=scope,
+            )
+        except BaseException as exc:
+            scope.finish(success=False, error=services.redactor.text(f"{type(exc).__name__}: {exc}"))
+            raise
+        result.usage = scope.usage_block()
+        scope.finish(
+            success=result.success,
+            error=next(iter(result.errors.values()), None),
+            cancelled=result.cancelled,
+        )
+        return result
 
     def reload(self) -> Revision:
         """Re-parse workflow.yaml, recompile the DAG and re-import every node (Q32).

@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from tentacular.engine.secrets import Redactor
 from tentacular.errors import GuardViolation, TentacularError
@@ -26,6 +26,20 @@ RunNode = Callable[[str, Any], Awaitable[Any]]
 Sleep = Callable[[float], Awaitable[Any]]
 Clock = Callable[[], float]
 DescribeError = Callable[[str, BaseException], str]
+
+
+class AttemptProbe(Protocol):
+    def end(self, outcome: str, error: BaseException | None, message: str | None) -> None: ...
+
+
+class ExecutionObserver(Protocol):
+    """Telemetry hook (engine/_telemetry): one probe per node attempt, ended with its outcome.
+
+    Outcomes: ``ok``, ``error``, ``timeout`` and ``cancelled`` (fail-fast or shutdown).
+    """
+
+    def attempt(self, node: str, attempt: int) -> AttemptProbe: ...
+
 
 RETRY_BASE_DELAY = 0.1  # seconds before the 2nd attempt; doubles each time (F-072)
 
@@ -84,6 +98,7 @@ class ExecutionResult:
     completed_at: float
     node_timings: dict[str, tuple[float, float]] = field(default_factory=dict)
     redactor: Redactor | None = field(default=None, repr=False)
+    usage: dict[str, Any] | None = None
 
     @property
     def success(self) -> bool:
@@ -98,7 +113,7 @@ class ExecutionResult:
         redact = self.redactor
         outputs = redact.data(self.outputs) if redact is not None else self.outputs
         errors = {n: redact.text(m) for n, m in self.errors.items()} if redact is not None else self.errors
-        return {
+        data: dict[str, Any] = {
             "success": self.success,
             "outputs": outputs,
             "errors": errors,
@@ -113,6 +128,9 @@ class ExecutionResult:
                 },
             },
         }
+        if self.usage is not None:
+            data["usage"] = self.usage
+        return data
 
     def to_json(self, *, indent: int | None = None) -> str:
         separators = (",", ": ") if indent else (",", ":")
@@ -161,6 +179,7 @@ async def execute(
     clock: Clock = time.time,
     redactor: Redactor | None = None,
     describe_error: DescribeError = describe_exception,
+    observer: ExecutionObserver | None = None,
 ) -> ExecutionResult:
     """Run every node of ``dag`` once its parents have finished; see the module docstring."""
     loop = asyncio.get_running_loop()
@@ -203,30 +222,41 @@ async def execute(
             attempt = 0
             while True:
                 timer = loop.call_at(loop.time() + timeout, expire, node)
+                probe = observer.attempt(node, attempt) if observer is not None else None
+                outcome, failure = "error", None
                 try:
                     output = await run_node(node, value)
                     timer.cancel()
                     _ensure_json(node, output)
                     message = None
+                    outcome = "ok"
                     break
                 except asyncio.CancelledError:
                     timer.cancel()
+                    outcome = "cancelled"
                     if node not in expired:
                         if current_task_cancelling():
                             raise
                         # The node's own code cancelled something and let it escape: a failure.
                         message = f'Node "{node}" was cancelled from inside its own code'
+                        outcome = "error"
                     else:
                         expired.discard(node)
                         task = running[node]
                         if task.uncancel() > 0:  # fail-fast or shutdown also asked: stop
                             raise
                         message = f'Node "{node}" timed out after {timeout_ms}ms'
+                        outcome = "timeout"
                 except _NotJson as exc:
                     message = str(exc)
                 except Exception as exc:
                     timer.cancel()
                     message = describe_error(node, exc)
+                    failure = exc
+                finally:
+                    if probe is not None:
+                        shown = message if redactor is None or message is None else redactor.text(message)
+                        probe.end(outcome, failure, shown)
                 if attempt >= retries:
                     break
                 await sleep(retry_delay(attempt))

@@ -350,6 +350,7 @@ def install_for(prepared: PreparedEngine, *, hot_reload: bool = False) -> Runtim
     if prepared.listener is not None:
         host, port = prepared.listener.getsockname()[:2]
         extra_hosts = listener_grants(str(host), int(port))
+    extra_hosts.extend(prepared.services.telemetry.collector_grants())  # the OTLP exporter's threads
     log = prepared.services.log
     policy = policy_for(prepared.loaded.workflow, directory)
     guard = RuntimeGuard(

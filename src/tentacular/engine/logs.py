@@ -54,6 +54,13 @@ class LogSink:
         self.min_rank = _LEVEL_RANK.get(chosen, _LEVEL_RANK["info"])
         self._clock = clock
         self._lock = threading.Lock()
+        self.workflow: str | None = None
+        self.trace_ids: Callable[[], tuple[str, str] | None] | None = None
+
+    def bind(self, *, workflow: str, trace_ids: Callable[[], tuple[str, str] | None] | None) -> None:
+        """Name the workflow on every JSON line; ``trace_ids`` gives the current trace/span ids."""
+        self.workflow = workflow
+        self.trace_ids = trace_ids
 
     def emit(
         self,
@@ -70,11 +77,18 @@ class LogSink:
         text = redact.text(str(message))
         safe_fields = redact.data(_plain(fields)) if fields else None
         if self.format == "json":
-            record: dict[str, Any] = {"ts": round(self._clock(), 3), "level": level}
+            now = self._clock()
+            record: dict[str, Any] = {"time": _rfc3339(now), "ts": round(now, 3), "level": level}
+            if self.workflow is not None:
+                record["workflow"] = self.workflow
             if node is not None:
                 record["node"] = node
             if run is not None:
                 record["run"] = run
+            if self.trace_ids is not None:
+                ids = self.trace_ids()
+                if ids is not None:
+                    record["trace_id"], record["span_id"] = ids
             record["msg"] = text
             if safe_fields:
                 record.update({k: v for k, v in safe_fields.items() if k not in record})
@@ -90,6 +104,12 @@ class LogSink:
     def engine(self, level: str, message: str, **fields: Any) -> None:
         """Lines about the engine itself (startup, reload, shutdown)."""
         self.emit(level, message, fields=fields or None)
+
+
+def _rfc3339(epoch: float) -> str:
+    seconds = int(epoch)
+    millis = int((epoch - seconds) * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
 def _plain(fields: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from tentacular.engine._telemetry import carrier_from_headers, trigger_from_headers
 from tentacular.engine.core import WorkflowEngine, new_run_id
 
 Scope = MutableMapping[str, Any]
@@ -97,6 +98,9 @@ class EngineApp:
                         await _respond(send, 200, _HEALTH_OK)
                 else:
                     await _respond(send, 405, b"Method Not Allowed", text=True, allow=b"GET, HEAD")
+            elif path == "/metrics" and method in ("GET", "HEAD"):
+                body, content_type = self.engine.services.telemetry.metrics.render()
+                await _respond(send, 200, body, content_type=content_type.encode())
             else:
                 await _respond(send, 404, b"Not Found", text=True)
         elif kind == "lifespan":
@@ -122,7 +126,13 @@ class EngineApp:
         started = time.perf_counter()
         run_id = new_run_id()
         try:
-            result = await self.engine.run(payload, run_id=run_id)
+            headers = scope["headers"]
+            result = await self.engine.run(
+                payload,
+                run_id=run_id,
+                trigger=trigger_from_headers(headers),
+                carrier=carrier_from_headers(headers),
+            )
         except asyncio.CancelledError:  # shutdown after the grace period: still a JSON answer
             telemetry.record(run_id, False, time.perf_counter() - started, "cancelled at shutdown")
             late = {"error": "the engine shut down before the run finished (grace period over)"}
@@ -186,9 +196,18 @@ def _parse_payload(body: bytes) -> Any:
 
 
 async def _respond(
-    send: Send, status: int, body: bytes, *, text: bool = False, allow: bytes | None = None
+    send: Send,
+    status: int,
+    body: bytes,
+    *,
+    text: bool = False,
+    allow: bytes | None = None,
+    content_type: bytes | None = None,
 ) -> None:
-    headers = [(b"content-type", b"text/plain; charset=utf-8")] if text else list(_JSON_HEADERS)
+    if content_type is not None:
+        headers = [(b"content-type", content_type)]
+    else:
+        headers = [(b"content-type", b"text/plain; charset=utf-8")] if text else list(_JSON_HEADERS)
     headers.append((b"content-length", str(len(body)).encode()))
     if allow is not None:
         headers.append((b"allow", allow))

@@ -76,6 +76,7 @@ def log_banner(engine: WorkflowEngine, log: LogSink, listener: socket.socket | N
         log.engine("info", f"Listening on http://{host}:{port}")
         log.engine("info", "  POST /run — trigger workflow execution (GET /run: input {})")
         log.engine("info", "  GET /health — health check (?detail=1: telemetry)")
+        log.engine("info", "  GET /metrics — Prometheus metrics")
 
 
 async def serve(
@@ -132,6 +133,8 @@ async def serve(
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await watcher
         await engine.services.http.aclose()
+        # Flush spans and metrics still queued; bounded, so an absent collector delays exit by seconds.
+        await asyncio.to_thread(engine.services.telemetry.shutdown)
         log.engine("info", "Stopped")
 
 

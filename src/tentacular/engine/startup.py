@@ -19,6 +19,7 @@ from typing import TextIO
 
 from tentacular.engine._secret_providers import SecretResolver
 from tentacular.engine._secret_sources import resolve_references
+from tentacular.engine._telemetry import Observability
 from tentacular.engine.context import EngineServices, SharedHttpClient
 from tentacular.engine.core import Revision, WorkflowEngine, build_revision, compile_dag
 from tentacular.engine.executor import Sleep
@@ -55,6 +56,7 @@ def prepare(
     log: LogSink | None = None,
     log_stream: TextIO | None = None,
     secret_resolver: SecretResolver | None = None,
+    telemetry: Observability | None = None,
 ) -> PreparedEngine:
     loaded = load_workflow(workflow)
     try:
@@ -65,12 +67,18 @@ def prepare(
     # secret:// references are fetched now, in memory, before any node code exists (K-S1).
     secrets = dict(resolve_references(secrets, loaded.directory, secret_resolver))
     sink = log if log is not None else LogSink(stream=log_stream)
+    # Before the guard: the exporters' threads and imports start here (OTEL_* survive the scrub).
+    observability = telemetry if telemetry is not None else Observability.create(loaded.workflow)
+    sink.bind(
+        workflow=loaded.workflow.name, trace_ids=observability.current_ids if observability.tracing else None
+    )
     services = EngineServices(
         config=loaded.workflow.config.as_mapping(),
         secrets=secrets,
         contract=loaded.workflow.contract,
         log=sink,
         http=SharedHttpClient(timeout=loaded.workflow.config.timeout_seconds),
+        telemetry=observability,
     )
     listener = bind_listener(*listen) if listen is not None else None
     return PreparedEngine(loaded, dag, secrets, services, listener)
@@ -107,6 +115,7 @@ def boot(
     install_guard: GuardInstaller | None = None,
     sleep: Sleep | None = None,
     secret_resolver: SecretResolver | None = None,
+    telemetry: Observability | None = None,
 ) -> tuple[WorkflowEngine, PreparedEngine]:
     """Steps 1-5. ``install_guard`` is where the D4 runtime permission guard plugs in."""
     prepared = prepare(
@@ -116,6 +125,7 @@ def boot(
         listen=listen,
         log=log,
         secret_resolver=secret_resolver,
+        telemetry=telemetry,
     )
     return complete_boot(prepared, install_guard=install_guard, sleep=sleep), prepared
 

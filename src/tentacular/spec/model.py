@@ -33,6 +33,7 @@ from tentacular.spec.fields import (
     WorkflowName,
     duration_seconds,
 )
+from tentacular.spec.telemetry import MonitoringSpec, TelemetrySpec
 
 __all__ = [
     "TRIGGER_TYPES",
@@ -51,6 +52,7 @@ __all__ = [
     "QueueTrigger",
     "RbacSpec",
     "RuntimeSpec",
+    "TelemetrySpec",
     "WebhookTrigger",
     "Workflow",
     "WorkflowConfig",
@@ -158,6 +160,7 @@ class DeploymentSpec(SpecModel):
     namespace: DnsLabel | None = None
     service_account: DnsSubdomain | None = Field(default=None, alias="serviceAccount")
     rbac: RbacSpec | None = None
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
 
     @model_validator(mode="after")
     def _rbac_needs_account(self) -> DeploymentSpec:
@@ -195,6 +198,7 @@ class Workflow(SpecModel):
     contract: Contract | None = None
     deployment: DeploymentSpec = Field(default_factory=DeploymentSpec)
     runtime: RuntimeSpec = Field(default_factory=RuntimeSpec)
+    telemetry: TelemetrySpec = Field(default_factory=TelemetrySpec)
 
     @field_validator("version", mode="before")
     @classmethod
