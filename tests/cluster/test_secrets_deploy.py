@@ -8,7 +8,7 @@ import pytest
 
 from tests.cluster.emulator import KubeEmulator
 from tests.cluster.test_lifecycle import tntc
-from tests.secrets.conftest import make_flow
+from tests.secrets.conftest import make_flow, write_config
 
 
 def test_deploy_refuses_missing_secrets_and_applies_nothing(
@@ -40,3 +40,60 @@ def test_allow_missing_secrets_deploys_with_a_warning(
         secret["metadata"]["annotations"]["tentacular.io/secret-sources"]
         == '{"github.token":".secrets.yaml"}'
     )
+
+
+@pytest.mark.parametrize(
+    ("secrets_yaml", "config", "code", "message"),
+    [
+        (
+            "github:\n  token: $shared.absent\nslack:\n  webhook_url: x\n",
+            {},
+            2,
+            'shared secret "$shared.absent"',
+        ),
+        (
+            "github:\n  token: secret://vlt/kv/app#t\nslack:\n  webhook_url: x\n",
+            {},
+            1,
+            'secret provider "vlt"',
+        ),
+        (
+            "github:\n  token: secret:/vault/kv\nslack:\n  webhook_url: x\n",
+            {},
+            2,
+            "is not a secret:// reference",
+        ),
+        (
+            "github:\n  token: secret://env/HOME\nslack:\n  webhook_url: x\n",
+            {"environments": {"prod": {"namespace": "default", "allowed_secret_providers": ["vault"]}}},
+            1,
+            'provider "env" is not allowed by environment "prod"',
+        ),
+        (
+            "github:\n  token: secret://vault/secret/app#token\nslack:\n  webhook_url: x\n",
+            {"secret_providers": {"vault": {"type": "vault", "address": "http://127.0.0.1:9", "token": "t"}}},
+            1,
+            'cannot resolve secret://vault/secret/app#token (provider "vault")',
+        ),
+    ],
+)
+def test_unresolvable_secrets_stop_the_deploy_before_anything_is_applied(
+    emulator: KubeEmulator,
+    kubeconfig: Path,
+    isolated: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    secrets_yaml: str,
+    config: dict[str, object],
+    code: int,
+    message: str,
+) -> None:
+    flow = make_flow(tmp_path)
+    (flow / ".secrets.yaml").write_text(secrets_yaml)
+    if config:
+        write_config(isolated, config)
+    argv = ["deploy", str(flow), "--force", *(["--env", "prod"] if "environments" in config else [])]
+    exit_code, doc, _ = tntc(capsys, *argv)
+    assert exit_code == code, doc
+    assert message in doc["summary"], doc
+    assert emulator.calls("PATCH") == [] and emulator.calls("POST") == []

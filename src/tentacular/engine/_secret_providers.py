@@ -28,6 +28,7 @@ SECRET_URI_PREFIX = "secret://"
 ENTRY_POINT_GROUP = "tentacular.secret_providers"
 _PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _MAX_DETAIL = 200
+_LOOKS_LIKE_REFERENCE = re.compile(r"^secrets?:/")
 
 
 class SecretProvider(Protocol):
@@ -52,7 +53,8 @@ class SecretUri:
 
 
 def is_secret_uri(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(SECRET_URI_PREFIX)
+    """A reference, or a near miss of one (``secret:/x``, ``secrets://x``) that must not pass as a value."""
+    return isinstance(value, str) and _LOOKS_LIKE_REFERENCE.match(value) is not None
 
 
 def parse_secret_uri(text: str) -> SecretUri:
