@@ -214,3 +214,22 @@ def test_token_is_not_a_command_line_option() -> None:
     mcp = next(c for c in command_tree() if c.name == "mcp")
     assert not any(p.name == "token" for p in mcp.params)
     assert TOKEN not in " ".join(p.help for p in mcp.params)
+
+
+async def test_concurrent_calls_do_not_mix_their_output(tmp_path: Path) -> None:
+    import anyio
+
+    from tests.conftest import EXAMPLES
+
+    names = ["word-counter", "hn-digest", "repo-digest"]
+    answers: dict[str, Any] = {}
+    async with stdio_client(tmp_path) as client:
+
+        async def validate(name: str) -> None:
+            answers[name] = await client.call_tool("validate", {"directory": str(EXAMPLES / name)})
+
+        async with anyio.create_task_group() as group:
+            for name in names * 2:
+                group.start_soon(validate, name)
+    for name in names:
+        assert answers[name].structured_content["workflow"]["name"] == name
