@@ -306,3 +306,18 @@ def test_huge_outputs_and_log_lines_are_bounded(make_flow: FlowWriter) -> None:
     assert asyncio.run(engine.run({})).outputs == {"big": "small"}  # same worker, still serving
     assert "more characters)" in log.text
     assert max(len(line) for line in log.lines) < 70000
+
+
+def test_config_and_secrets_are_read_only_for_typescript_nodes(make_flow: FlowWriter) -> None:
+    nodes = {
+        "a.ts": """
+            export default (ctx) => {
+              try { ctx.config.limit = 99; } catch (e) { return { refused: e.constructor.name }; }
+              return { refused: null };
+            };
+        """,
+        "b.ts": "export default (ctx) => ({ limit: ctx.config.limit });\n",
+    }
+    engine = engine_for(make_flow(nodes, [("a", "b")], config={"limit": 3}))
+    result = asyncio.run(engine.run({}))
+    assert result.outputs == {"a": {"refused": "TypeError"}, "b": {"limit": 3}}

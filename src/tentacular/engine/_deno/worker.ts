@@ -279,6 +279,14 @@ function makeContext(id: number, node: string, run: string, svc: Services, signa
   };
 }
 
+function deepFreeze(value: unknown): unknown {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 // --- requests ------------------------------------------------------------------------------
 
 function loadModule(file: string): Promise<Record<string, unknown>> {
@@ -367,7 +375,8 @@ function reply(frame: Frame): void {
 function handle(frame: Frame): void {
   switch (frame.t) {
     case "svc":
-      services.set(frame.key as string, frame.services as Services);
+      // Shared by every invocation: read-only, like the Python side's mappings.
+      services.set(frame.key as string, deepFreeze(frame.services) as Services);
       break;
     case "drop":
       services.delete(frame.key as string);
