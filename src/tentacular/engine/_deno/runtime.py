@@ -202,7 +202,7 @@ class DenoRuntime:
         if deno is None:
             raise NodeLoadError(
                 "TypeScript nodes need Deno, and no deno binary was found",
-                hint="pip install deno (or set TENTACULAR_DENO to a deno binary)",
+                hint="pip install 'tentacular[typescript]' (the deno package), or set TENTACULAR_DENO",
             )
         policy = policy_for(workflow_dir)
         # The previous worker keeps serving until the new revision runs: a reload that fails
