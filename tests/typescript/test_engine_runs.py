@@ -321,3 +321,17 @@ def test_config_and_secrets_are_read_only_for_typescript_nodes(make_flow: FlowWr
     engine = engine_for(make_flow(nodes, [("a", "b")], config={"limit": 3}))
     result = asyncio.run(engine.run({}))
     assert result.outputs == {"a": {"refused": "TypeError"}, "b": {"limit": 3}}
+
+
+def test_without_deno_a_typescript_node_is_a_clear_load_error(
+    make_flow: FlowWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tentacular.engine._deno.runtime as deno_runtime
+
+    monkeypatch.setattr(deno_runtime, "find_deno", lambda: None)
+    flow = make_flow({"x.ts": "export default () => 1;\n"})
+    with pytest.raises(
+        NodeLoadError, match="TypeScript nodes need Deno, and no deno binary was found"
+    ) as caught:
+        load_nodes(flow, {"x": "nodes/x.ts"})
+    assert "tentacular[typescript]" in (caught.value.hint or "")
