@@ -198,11 +198,12 @@ def test_busy_loop_past_the_timeout_restarts_the_worker(make_flow: FlowWriter) -
         first = await engine.run({})
         generation = RUNTIMES[".ts"]._real().generation  # type: ignore[attr-defined]
         old = generation.client
-        for _ in range(100):  # the watchdog kills the stuck worker after its grace period
+        for _ in range(300):  # the watchdog kills the stuck worker after its grace period
             if not old.alive:
                 break
             await asyncio.sleep(0.1)
         second = await engine.run({"fast": True})
+        assert second.success, (second.errors, old.exit_reason)
         return first.errors["spin"], second.outputs["spin"]
 
     error, output = asyncio.run(scenario())
@@ -335,3 +336,15 @@ def test_without_deno_a_typescript_node_is_a_clear_load_error(
     ) as caught:
         load_nodes(flow, {"x": "nodes/x.ts"})
     assert "tentacular[typescript]" in (caught.value.hint or "")
+
+
+def test_large_inputs_cross_the_frame_channel(make_flow: FlowWriter) -> None:
+    flow = make_flow(
+        {
+            "size.ts": "export default (ctx, input) => ({ n: input.blob.length, tail: input.blob.slice(-3) });\n"
+        }
+    )
+    engine = engine_for(flow)
+    for size in (10, 70_000, 3_000_000):
+        blob = "é" * (size - 3) + "end"
+        assert asyncio.run(engine.run({"blob": blob})).outputs == {"size": {"n": size, "tail": "end"}}
