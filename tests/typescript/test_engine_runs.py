@@ -341,7 +341,8 @@ def test_without_deno_a_typescript_node_is_a_clear_load_error(
 def test_large_inputs_cross_the_frame_channel(make_flow: FlowWriter) -> None:
     flow = make_flow(
         {
-            "size.ts": "export default (ctx, input) =>\n  ({ n: input.blob.length, tail: input.blob.slice(-3) });\n"
+            "size.ts": "export default (ctx, input) =>\n"
+            "  ({ n: input.blob.length, tail: input.blob.slice(-3) });\n"
         }
     )
     engine = engine_for(flow)
