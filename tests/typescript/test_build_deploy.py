@@ -62,3 +62,15 @@ def test_dry_run_ships_the_ts_files_in_the_configmap_and_a_restricted_pod(capsys
         for i in v["configMap"].get("items", [])
     }
     assert items.get("nodes__probe.ts") == "nodes/probe.ts"  # relative imports keep working
+
+
+def test_an_import_that_no_longer_matches_deno_lock_is_a_clear_load_error(tmp_path: Path) -> None:
+    from tentacular.engine.runtime import load_nodes
+    from tentacular.errors import NodeLoadError
+
+    workflow = shutil.copytree(NPM_EXAMPLE, tmp_path / "uptime-report")
+    node = workflow / "nodes" / "describe.ts"
+    node.write_text(node.read_text().replace("npm:ms@2.1.3", "npm:ms@2.1.2"))
+    with pytest.raises(NodeLoadError, match="The lockfile is out of date") as caught:
+        load_nodes(workflow, {"describe": "nodes/describe.ts"})
+    assert "tntc build re-locks it" in (caught.value.hint or "")

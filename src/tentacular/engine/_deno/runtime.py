@@ -279,7 +279,9 @@ def load_error(node_id: str, path: Path, nodes_dir: Path, frame: dict[str, Any])
         )
     first = message.strip().splitlines()[0] if message.strip() else name
     hint = None
-    if "npm:" in message or "jsr:" in message or "cache" in message.lower():
+    if "lockfile is out of date" in message:
+        hint = "an import changed since deno.lock was written: tntc build re-locks it (or delete deno.lock)"
+    elif "npm:" in message or "jsr:" in message or "cache" in message.lower():
         hint = "npm:/jsr: imports are cached by tntc build (and on first use by tntc dev)"
     return NodeLoadError(
         f'node "{node_id}": importing {shown} failed at {where}: {name}: {first}',
