@@ -217,3 +217,19 @@ def test_deno_permissions_hold_in_tntc_test_too(make_flow: FlowWriter) -> None:
     code, envelope = tntc("test", str(flow), "--warn")
     assert code == 0, envelope
     assert [r["passed"] for r in envelope["results"]] == [True, True]
+
+
+def test_a_failing_typescript_case_shows_the_line_of_the_node(make_flow: FlowWriter) -> None:
+    source = 'export default (ctx, input) => {\n  const x = 1;\n  throw new RangeError("bad " + x);\n};\n'
+    flow = make_flow({"a.ts": source}, fixtures={"a.json": {"input": {}}})
+    code, envelope = tntc("test", str(flow))
+    assert code == 1
+    (result,) = envelope["results"]
+    assert result["error"] == "RangeError: bad 1 (at nodes/a.ts:3)"
+    _capsys.readouterr()
+    assert main(["test", str(flow)]) == 1
+    out, _err = _capsys.readouterr()
+    assert (
+        'in the node\'s code:\n        File "nodes/a.ts", line 3\n          throw new RangeError("bad " + x);'
+        in out
+    )

@@ -124,6 +124,9 @@ def node_traceback(error: BaseException, workflow_dir: Path) -> list[str]:
         source = frame.line or linecache.getline(frame.filename, frame.lineno or 0).strip()
         if source:
             lines.append(f"  {source}")
+    details = getattr(error, "details", None)
+    if not lines and isinstance(details, dict) and details.get("file"):
+        return load_error_location(details, workflow_dir)  # a TypeScript node: file and line from Deno
     return lines
 
 

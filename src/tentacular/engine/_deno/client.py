@@ -205,7 +205,7 @@ class DenoClient:
                 invocation.future.set_result(frame.get("output"))
         elif kind == "fail":
             if invocation is not None and not invocation.future.done():
-                invocation.future.set_exception(node_failure(frame, invocation.ctx))
+                invocation.future.set_exception(node_failure(frame, invocation.ctx, self._workflow_dir))
         elif kind == "log":
             self._log(invocation, frame)
         elif kind == "ev" and invocation is not None:

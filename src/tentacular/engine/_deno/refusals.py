@@ -79,19 +79,29 @@ def refusal_message(kind: str, resource: str, contract: Any) -> str:
     return f"{kind} access to {resource} refused — {_NO_CONTRACT_CHANGE}"
 
 
-def node_failure(frame: dict[str, Any], ctx: Any) -> Exception:
-    """The exception a failed TypeScript invocation raises in the executor."""
+def node_failure(frame: dict[str, Any], ctx: Any, workflow_dir: str) -> Exception:
+    """The exception a failed TypeScript invocation raises in the executor.
+
+    ``details`` carries the node's file and line (absolute), so ``tntc test`` shows
+    where in the TypeScript source it failed, as it does for a Python frame.
+    """
     where = frame.get("where")
     suffix = f" (at {where})" if where else ""
+    location: dict[str, Any] = {}
+    if isinstance(where, str) and ":" in where:
+        relative, _, line = where.rpartition(":")
+        location = {"file": f"{workflow_dir}/{relative}", "line": int(line) if line.isdigit() else None}
     permission = frame.get("permission")
     if isinstance(permission, dict):
         services = getattr(ctx, "_services", None)
         contract = getattr(services, "contract", None)
         text = refusal_message(str(permission.get("kind")), str(permission.get("resource")), contract)
-        return GuardViolation(text + suffix)
+        violation = GuardViolation(text + suffix)
+        violation.details = location  # type: ignore[attr-defined]
+        return violation
     name = str(frame.get("name") or "Error")
     message = str(frame.get("message") or "")
     if name in ("NotJson", "NodeLoadError"):
         return TypeScriptNodeError(message)
     text = f"{name}: {message}" if message else name
-    return TypeScriptNodeError(text + suffix, file=where)
+    return TypeScriptNodeError(text + suffix, **location)
