@@ -349,3 +349,22 @@ def test_large_inputs_cross_the_frame_channel(make_flow: FlowWriter) -> None:
     for size in (10, 70_000, 3_000_000):
         blob = "é" * (size - 3) + "end"
         assert asyncio.run(engine.run({"blob": blob})).outputs == {"size": {"n": size, "tail": "end"}}
+
+
+def test_ctx_usage_from_typescript_lands_in_the_runs_usage_block(make_flow: FlowWriter) -> None:
+    nodes = {
+        "ask.ts": """
+            export default (ctx, input) => {
+              ctx.usage({ model: "claude-x", inputTokens: 12, outputTokens: 3, provider: "anthropic" });
+              if (input.bad) ctx.usage({ model: "m", inputTokens: -1, outputTokens: 1 });
+              return "asked";
+            };
+        """
+    }
+    engine = engine_for(make_flow(nodes))
+    result = asyncio.run(engine.run({}))
+    assert result.outputs == {"ask": "asked"}
+    assert result.usage is not None
+    assert result.usage["total"]["inputTokens"] == 12 and result.usage["total"]["outputTokens"] == 3
+    bad = asyncio.run(engine.run({"bad": True}))
+    assert "TypeError: ctx.usage({ model, inputTokens, outputTokens }) needs" in bad.errors["ask"]

@@ -35,6 +35,7 @@ class _Invocation:
     node: str
     future: asyncio.Future[Any]
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    usage: list[dict[str, Any]] = field(default_factory=list)
 
 
 class DenoClient:
@@ -154,6 +155,7 @@ class DenoClient:
             self._runs.pop(request, None)
             for task in invocation.tasks:
                 task.cancel()
+            report_usage(ctx, invocation.usage)
             if mock:
                 self._drop_services(services)
 
@@ -209,7 +211,10 @@ class DenoClient:
         elif kind == "log":
             self._log(invocation, frame)
         elif kind == "ev" and invocation is not None:
-            record_event(invocation.ctx, frame)
+            if frame.get("op") == "usage":
+                invocation.usage.append(dict(frame.get("fields") or {}))
+            else:
+                record_event(invocation.ctx, frame)
         elif kind == "call" and invocation is not None:
             task = asyncio.get_running_loop().create_task(self._answer(invocation, frame))
             invocation.tasks.add(task)
@@ -242,6 +247,16 @@ class DenoClient:
 
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def report_usage(ctx: Any, reports: list[dict[str, Any]]) -> None:
+    """``ctx.usage`` of a TypeScript node, applied in the node attempt's own task and context."""
+    usage = getattr(ctx, "usage", None)
+    if usage is None:
+        return
+    for fields in reports:
+        with contextlib.suppress(Exception):  # validated in the worker already
+            usage(**fields)
 
 
 def services_payload(services: Any, *, mock: bool) -> dict[str, Any]:

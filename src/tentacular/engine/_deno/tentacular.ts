@@ -34,6 +34,14 @@ export interface Context {
   config: Record<string, unknown>;
   /** Legacy: the whole resolved secrets map (prefer dependency(name).secret). */
   secrets: Record<string, Record<string, string>>;
+  /** Report LLM token usage of this node (run result `usage`, metrics, span attributes). */
+  usage(report: {
+    model: string;
+    inputTokens: number;
+    outputTokens: number;
+    provider?: string;
+    cost?: number;
+  }): void;
   /** Aborted when the engine cancels this invocation (timeout, fail-fast, shutdown). */
   signal: AbortSignal;
   nodeId: string;

@@ -268,6 +268,25 @@ function makeContext(id: number, node: string, run: string, svc: Services, signa
       error: log("error"),
       debug: log("debug"),
     }),
+    usage(report: Record<string, unknown>) {
+      // LLM token usage; validated here so a wrong type throws in the node, as in Python.
+      const model = report.model;
+      const input = report.inputTokens ?? report.input_tokens;
+      const output = report.outputTokens ?? report.output_tokens;
+      const count = (v: unknown) => typeof v === "number" && Number.isInteger(v) && v >= 0;
+      if (typeof model !== "string" || !model || !count(input) || !count(output)) {
+        throw new TypeError(
+          "ctx.usage({ model, inputTokens, outputTokens }) needs a model name and non-negative integer token counts",
+        );
+      }
+      if (report.cost !== undefined && typeof report.cost !== "number") {
+        throw new TypeError("ctx.usage: cost must be a number");
+      }
+      const fields: Record<string, unknown> = { model, input_tokens: input, output_tokens: output };
+      if (report.provider !== undefined) fields.provider = String(report.provider);
+      if (report.cost !== undefined) fields.cost = report.cost;
+      send({ t: "ev", id, op: "usage", fields });
+    },
     dependency(name: string) {
       if (svc.mock) send({ t: "ev", id, op: "dependency", name });
       const dep = Object.hasOwn(svc.deps, name) ? svc.deps[name] : undefined;
