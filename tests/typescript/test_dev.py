@@ -115,3 +115,27 @@ def test_dev_serves_the_mixed_workflow_and_reloads_typescript_edits(
     failure = server.wait_for(lambda line: "Reload failed" in line, start=mark)
     assert "syntax error at nodes/right.ts:" in json.loads(failure)["msg"]
     assert right_output() == {"right": 101}  # the previous version keeps serving
+
+
+def test_run_local_runs_the_mixed_workflow_under_the_guard(
+    make_flow: FlowWriter, http_server: ThreadingHTTPServer
+) -> None:
+    port = http_server.server_address[1]
+    flow = make_flow(MIXED, MIXED_EDGES, config={"greeting": "hi"}, contract=local_contract(port))
+    (flow / ".secrets.yaml").write_text("local:\n  token: local-token-456\n")
+    tntc = Path(sys.executable).parent / "tntc"
+    completed = subprocess.run(
+        [str(tntc), "run", "--local", str(flow), "-o", "json", "--input", '{"n": 4}'],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    envelope = json.loads(completed.stdout)
+    outputs = envelope["execution"]["outputs"]
+    assert outputs["join"] == {"sum": 13, "order": ["left", "right"]}
+    assert outputs["left"]["greeting"] == "hi" and outputs["left"]["status"] == 200
+    assert http_server.requests[-1]["auth"] == "Bearer local-token-456"  # type: ignore[attr-defined]
+    assert "local-token-456" not in completed.stdout + completed.stderr
+    assert "runtime permission guard installed" in completed.stderr
