@@ -368,3 +368,17 @@ def test_ctx_usage_from_typescript_lands_in_the_runs_usage_block(make_flow: Flow
     assert result.usage["total"]["inputTokens"] == 12 and result.usage["total"]["outputTokens"] == 3
     bad = asyncio.run(engine.run({"bad": True}))
     assert "TypeError: ctx.usage({ model, inputTokens, outputTokens }) needs" in bad.errors["ask"]
+
+
+def test_top_level_code_that_never_finishes_is_a_bounded_load_error(
+    make_flow: FlowWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tentacular.engine._deno.client as deno_client
+
+    monkeypatch.setattr(deno_client, "LOAD_TIMEOUT", 2.0)
+    flow = make_flow({"stuck.ts": "while (true) {}\nexport default () => 1;\n"})
+    with pytest.raises(NodeLoadError, match="did not answer within 2s") as caught:
+        load_nodes(flow, {"stuck": "nodes/stuck.ts"})
+    assert "top-level code" in (caught.value.hint or "")
+    fine = make_flow({"fine.ts": "export default () => 'fine';\n"})
+    assert asyncio.run(engine_for(fine).run({})).outputs == {"fine": "fine"}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tentacular.engine._deno.client import DenoClient
 from tentacular.engine._deno.launcher import spawner_launcher
+from tentacular.engine._deno.process import WorkerGone
 from tentacular.engine._deno.runtime import ASSETS, IMPORT_MAP, WORKER_SCRIPT, find_deno, load_error
 from tentacular.errors import TentacularError
 
@@ -98,6 +99,11 @@ def check_typescript_nodes(directory: Path, node_paths: Mapping[str, str]) -> Ty
                 result.problems.append(
                     NodeProblem(node, str(path), error.message, error.hint, error.details.get("line"))
                 )
+    except WorkerGone as exc:
+        raise TentacularError(
+            f"checking TypeScript nodes with Deno failed: {exc}",
+            hint="top-level code of a node must finish quickly; do the work inside run()",
+        ) from None
     except TentacularError as exc:
         raise TentacularError(f"checking TypeScript nodes with Deno failed: {exc.message}") from None
     except Exception as exc:

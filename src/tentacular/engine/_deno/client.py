@@ -26,6 +26,7 @@ from tentacular.engine.context import connection_for
 from tentacular.errors import TypeScriptNodeError
 
 CANCEL_GRACE = 2.0  # seconds a cancelled node has to let go before the worker is restarted
+LOAD_TIMEOUT = 30.0  # seconds for the worker to start, or to import one node (top-level code)
 LOG_LEVELS = frozenset({"debug", "info", "warning", "error"})
 
 
@@ -50,14 +51,14 @@ class DenoClient:
         launcher: Launcher,
         engine_log: Callable[[str, str], None],
         workflow_dir: str,
-        start_timeout: float = 30.0,
+        start_timeout: float | None = None,
     ) -> None:
         self._engine_log = engine_log
         self._workflow_dir = workflow_dir
         self._process = WorkerProcess(
             argv, env=env, cwd=cwd, launcher=launcher, on_frame=self._frame, on_exit=self._exited
         )
-        self._start_timeout = start_timeout
+        self._start_timeout = LOAD_TIMEOUT if start_timeout is None else start_timeout
         self._ids = itertools.count(1)
         self._runs: dict[int, _Invocation] = {}
         self._acks: dict[int, asyncio.Event] = {}

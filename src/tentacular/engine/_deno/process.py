@@ -144,7 +144,9 @@ class WorkerProcess:
         while not pending:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WorkerGone(f"the Deno worker did not answer within {timeout:.0f}s")
+                # Stuck (top-level code that never finishes): it cannot serve anything else.
+                self._gone(f"the Deno worker did not answer within {timeout:g}s")
+                raise WorkerGone(f"the Deno worker did not answer within {timeout:g}s")
             readable, _, _ = select.select([spawned.stdout_fd], [], [], remaining)
             if not readable:
                 continue

@@ -21,6 +21,7 @@ from typing import Any
 
 from tentacular.engine._deno.client import DenoClient
 from tentacular.engine._deno.launcher import current_launcher
+from tentacular.engine._deno.process import WorkerGone
 from tentacular.engine.secrets import CLUSTER_SECRETS_DIR
 from tentacular.errors import NodeLoadError, TentacularError
 from tentacular.spec import RuntimePolicy, deno_permission_flags, load_workflow, runtime_policy
@@ -227,6 +228,12 @@ class DenoRuntime:
             frame = generation.client_sync().load(str(path))
         except TentacularError as exc:
             raise NodeLoadError(f'node "{node_id}": {exc.message}', hint=exc.hint, file=str(path)) from None
+        except WorkerGone as exc:
+            raise NodeLoadError(
+                f'node "{node_id}": importing {_relative(path, nodes_dir)} failed: {exc}',
+                hint="top-level code of a node must finish quickly; do the work inside run()",
+                file=str(path),
+            ) from None
         if frame.get("t") == "fail":
             raise load_error(node_id, path, nodes_dir, frame)
         return node_function(self, generation, node_id, str(path))
