@@ -382,3 +382,30 @@ def test_top_level_code_that_never_finishes_is_a_bounded_load_error(
     assert "top-level code" in (caught.value.hint or "")
     fine = make_flow({"fine.ts": "export default () => 'fine';\n"})
     assert asyncio.run(engine_for(fine).run({})).outputs == {"fine": "fine"}
+
+
+def test_class_instances_serialise_like_json_stringify_lossy_values_fail(make_flow: FlowWriter) -> None:
+    nodes = {
+        "shape.ts": """
+            class Story { constructor(public id: number, public title: string) {} }
+            export default (ctx, input) => {
+              if (input.set) return { tags: new Set(["a"]) };
+              if (input.bytes) return new Uint8Array([1, 2]);
+              return { story: new Story(1, "t"), when: new Date(0) };
+            };
+        """
+    }
+    engine = engine_for(make_flow(nodes))
+    assert asyncio.run(engine.run({})).outputs["shape"] == {
+        "story": {"id": 1, "title": "t"},
+        "when": "1970-01-01T00:00:00.000Z",
+    }
+    assert "not JSON-serialisable (Set)" in asyncio.run(engine.run({"set": True})).errors["shape"]
+    assert "not JSON-serialisable (Uint8Array)" in asyncio.run(engine.run({"bytes": True})).errors["shape"]
+
+
+def test_node_paths_with_spaces_and_hashes_load(tmp_path: Path) -> None:
+    from tests.typescript.conftest import write_flow
+
+    flow = write_flow(tmp_path / "my flow #1" / "wf", {"x.ts": "export default () => 'ok';\n"})
+    assert asyncio.run(engine_for(flow).run({})).outputs == {"x": "ok"}

@@ -125,6 +125,8 @@ function describe(error: unknown): Frame {
 
 // --- outputs must be strict JSON (D3) ----------------------------------------------------
 
+const LOSSY = [Map, Set, WeakMap, WeakSet, Promise, RegExp, Error, ArrayBuffer];
+
 function jsonProblem(value: unknown, seen: Set<object>, depth: number): string | undefined {
   if (value === null || typeof value === "string" || typeof value === "boolean") return undefined;
   if (typeof value === "number") return Number.isFinite(value) ? undefined : String(value);
@@ -132,8 +134,8 @@ function jsonProblem(value: unknown, seen: Set<object>, depth: number): string |
   if (depth > 200) return "nesting deeper than 200 levels";
   if (seen.has(value)) return "a circular reference";
   if (typeof (value as { toJSON?: unknown }).toJSON === "function") return undefined;
-  const proto = Object.getPrototypeOf(value);
-  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
+  if (LOSSY.some((kind) => value instanceof kind) || ArrayBuffer.isView(value)) {
+    // JSON.stringify would silently turn these into {} (or index maps): refuse instead.
     return (value as object).constructor?.name ?? "object";
   }
   seen.add(value);
@@ -325,7 +327,8 @@ function deepFreeze(value: unknown): unknown {
 function loadModule(file: string): Promise<Record<string, unknown>> {
   let module = modules.get(file);
   if (module === undefined) {
-    module = import(new URL(`file://${file}`).href) as Promise<Record<string, unknown>>;
+    const url = "file://" + file.split("/").map(encodeURIComponent).join("/");
+    module = import(url) as Promise<Record<string, unknown>>;
     modules.set(file, module);
     module.catch(() => modules.delete(file));
   }
