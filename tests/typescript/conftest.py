@@ -108,6 +108,7 @@ class Recorded(BaseHTTPRequestHandler):
                 "method": self.command,
                 "path": self.path,
                 "auth": self.headers.get("Authorization"),
+                "traceparent": self.headers.get("traceparent"),
                 "body": body,
             }
         )

@@ -409,3 +409,35 @@ def test_node_paths_with_spaces_and_hashes_load(tmp_path: Path) -> None:
 
     flow = write_flow(tmp_path / "my flow #1" / "wf", {"x.ts": "export default () => 'ok';\n"})
     assert asyncio.run(engine_for(flow).run({})).outputs == {"x": "ok"}
+
+
+def test_dependency_requests_carry_the_node_spans_traceparent(
+    make_flow: FlowWriter, http_server: ThreadingHTTPServer
+) -> None:
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from tentacular.engine._telemetry import Observability
+    from tentacular.engine.context import EngineServices
+    from tentacular.engine.core import WorkflowEngine, build_revision, compile_dag
+    from tentacular.engine.logs import LogSink
+    from tentacular.spec import load_workflow
+
+    port = http_server.server_address[1]
+    flow = make_flow(
+        {"call.ts": 'export default async (ctx) => (await ctx.dependency("local").fetch("/t")).status;\n'},
+        contract=local_contract(port),
+    )
+    loaded = load_workflow(flow)
+    exporter = InMemorySpanExporter()
+    telemetry = Observability.create(loaded.workflow, env={}, span_processor=SimpleSpanProcessor(exporter))
+    services = EngineServices(
+        contract=loaded.workflow.contract, log=LogSink(stream=Lines()), telemetry=telemetry
+    )
+    engine = WorkflowEngine(build_revision(loaded, compile_dag(loaded.workflow), services))
+    assert asyncio.run(engine.run({})).outputs == {"call": 200}
+    node_span = next(s for s in exporter.get_finished_spans() if s.name.startswith("execute_node"))
+    (request,) = http_server.requests  # type: ignore[attr-defined]
+    trace_id = format(node_span.context.trace_id, "032x")
+    span_id = format(node_span.context.span_id, "016x")
+    assert request["traceparent"] == f"00-{trace_id}-{span_id}-01"

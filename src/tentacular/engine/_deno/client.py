@@ -141,6 +141,7 @@ class DenoClient:
                     "node": node,
                     "run": getattr(ctx, "run_id", ""),
                     "input": value,
+                    "traceparent": _traceparent(services),
                 }
             )
             return await invocation.future
@@ -248,6 +249,13 @@ class DenoClient:
 
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _traceparent(services: Any) -> str | None:
+    """W3C traceparent of the node span (this task's), for the worker's dependency requests."""
+    telemetry = getattr(services, "telemetry", None)
+    ids = telemetry.current_ids() if telemetry is not None else None
+    return f"00-{ids[0]}-{ids[1]}-01" if ids else None
 
 
 def report_usage(ctx: Any, reports: list[dict[str, Any]]) -> None:

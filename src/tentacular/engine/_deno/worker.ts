@@ -202,7 +202,22 @@ function checkNet(host: string, port: number): void {
   }
 }
 
-function connection(id: number, name: string, dep: Dep, svc: Services, signal: AbortSignal) {
+function withTrace(init: RequestInit | undefined, traceparent: string | undefined): RequestInit | undefined {
+  // Propagate the node span (W3C trace context) to declared services, unless the node set one.
+  if (!traceparent) return init;
+  const headers = new Headers(init?.headers);
+  if (!headers.has("traceparent")) headers.set("traceparent", traceparent);
+  return { ...init, headers };
+}
+
+function connection(
+  id: number,
+  name: string,
+  dep: Dep,
+  svc: Services,
+  signal: AbortSignal,
+  traceparent: string | undefined,
+) {
   const conn: Record<string, unknown> = { ...dep };
   if (dep.protocol === "http" || dep.protocol === "https") {
     conn.fetch = async (path: string, init?: RequestInit): Promise<Response> => {
@@ -212,7 +227,7 @@ function connection(id: number, name: string, dep: Dep, svc: Services, signal: A
         );
       }
       const url = `${dep.protocol}://${dep.host}:${dep.port}${path.startsWith("/") ? "" : "/"}${path}`;
-      if (!svc.mock) return await fetch(url, withSignal(init, signal));
+      if (!svc.mock) return await fetch(url, withSignal(withTrace(init, traceparent), signal));
       checkNet(dep.host ?? "", dep.port ?? 443);
       return await mockFetch(id, "fetch", { dependency: name }, new Request(url, init));
     };
@@ -255,7 +270,14 @@ function logText(msg: unknown, args: unknown[]): string {
   return text.length > MAX_LOG ? `${text.slice(0, MAX_LOG)}… (${text.length - MAX_LOG} more characters)` : text;
 }
 
-function makeContext(id: number, node: string, run: string, svc: Services, signal: AbortSignal) {
+function makeContext(
+  id: number,
+  node: string,
+  run: string,
+  svc: Services,
+  signal: AbortSignal,
+  traceparent?: string,
+) {
   const log = (level: string) => (msg: unknown, ...args: unknown[]) =>
     send({ t: "log", id, level, msg: logText(msg, args) });
   return {
@@ -297,7 +319,7 @@ function makeContext(id: number, node: string, run: string, svc: Services, signa
           `Dependency "${name}" not declared in contract. Add it to workflow.yaml contract.dependencies.`,
         );
       }
-      return connection(id, name, dep, svc, signal);
+      return connection(id, name, dep, svc, signal, traceparent);
     },
     async fetch(service: string, path: string, init?: RequestInit): Promise<Response> {
       const url = path.startsWith("http") ? path : `https://api.${service}.com${path}`;
@@ -367,7 +389,8 @@ async function run(frame: Frame): Promise<void> {
   try {
     if (svc === undefined) throw new Error(`engine error: unknown services ${frame.svc}`);
     const fn = await nodeFunction(frame.file as string);
-    const ctx = makeContext(id, frame.node as string, frame.run as string, svc, controller.signal);
+    const traceparent = (frame.traceparent as string | null) ?? undefined;
+    const ctx = makeContext(id, frame.node as string, frame.run as string, svc, controller.signal, traceparent);
     const output = await current.run(id, () => fn(ctx, frame.input));
     if (!active.has(id)) return; // cancelled meanwhile: the engine no longer waits
     const problem = output === undefined ? undefined : jsonProblem(output, new Set(), 0);
