@@ -212,7 +212,12 @@ POLICY = RuntimePolicy(
     cidrs=tuple(CidrGrant(*c) for c in _spec.get("cidrs", [])),
     read_paths=tuple(_spec.get("read_paths", [])),
 )
-GUARD = RuntimeGuard(POLICY, report=lambda level, message: LOG.append([level, message]))
+# BEFORE_INSTALL
+GUARD = RuntimeGuard(
+    POLICY,
+    report=lambda level, message: LOG.append([level, message]),
+    node_dirs=_spec.get("node_dirs", ()),
+)
 if not _spec.get("skip_install"):
     GUARD.install()
 """
@@ -228,12 +233,19 @@ def run_guarded(
     policy: dict[str, Any],
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
+    prelude_before_install: str = "",
+    node_dirs: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run ``body`` in a child process after installing a guard for ``policy``.
 
     ``body`` calls ``attempt(name, callable)``; returns ``{"results": {name: ...}, "log": [...]}``.
+    ``prelude_before_install`` runs just before the guard is installed; ``node_dirs`` are the
+    directories the guard treats as node code.
     """
-    source = _PRELUDE + textwrap.dedent(body) + _EPILOGUE
+    if node_dirs is not None:
+        policy = {**policy, "node_dirs": node_dirs}
+    prelude = _PRELUDE.replace("# BEFORE_INSTALL", prelude_before_install)
+    source = prelude + textwrap.dedent(body) + _EPILOGUE
     completed = subprocess.run(
         [PYTHON, "-c", source],
         env={**base_env(**(env or {})), "GUARD_TEST_POLICY": json.dumps(policy)},

@@ -12,7 +12,7 @@ import pytest
 from tests.guard.support import EngineProcess, base_env, http_server, outside_tmp_dir, write_workflow
 
 HOSTILE_NODE = """
-import asyncio, ctypes, http.client, os, socket, subprocess, urllib.request
+import asyncio, http.client, os, socket, subprocess, urllib.request
 
 import httpx
 
@@ -56,6 +56,8 @@ async def run(ctx, input):
     if case == "os.posix_spawn":
         return os.posix_spawn("/bin/true", ["true"], {})
     if case == "ctypes.CDLL":
+        import ctypes
+
         return ctypes.CDLL("libc.so.6").getpid()
     if case == "environment":
         return {"leak": os.environ.get("TNTC_TEST_LEAK"), "kept": os.environ.get("TENTACULAR_VISIBLE")}
@@ -86,7 +88,7 @@ REFUSALS: dict[str, str] = {
     "os.system": "starting a process (os.system: 'id') refused",
     "os.fork": "starting a process (os.fork) refused",
     "os.posix_spawn": "starting a process (os.posix_spawn: ['true']) refused",
-    "ctypes.CDLL": "loading native library 'libc.so.6' (ctypes) refused: nodes may not load or call native",
+    "ctypes.CDLL": "importing ctypes refused: nodes may not load or call native code through FFI",
 }
 
 

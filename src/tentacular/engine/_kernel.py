@@ -160,14 +160,7 @@ def apply_layers(plan: LandlockPlan, *, with_spawner: bool = False) -> KernelSta
     except OSError as exc:
         seccomp = f"unavailable ({exc.strerror or exc})"
     _status = KernelStatus(seccomp=seccomp, landlock=landlock)
-    _forget_ctypes()
-    return _status
-
-
-def _forget_ctypes() -> None:
-    """ctypes was needed for the system calls; a node importing it must go through the import hook."""
-    for name in [n for n in sys.modules if n == "ctypes" or n.startswith("ctypes.")]:
-        del sys.modules[name]
+    return _status  # the guard forgets ctypes again when it installs (a node's import is refused)
 
 
 def mark_disabled(reason: str) -> None:

@@ -25,6 +25,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from tentacular.engine import _hardening
 from tentacular.engine.guard_files import FileRules, fd_path, python_read_paths
 from tentacular.engine.guard_network import NetworkRules, listener_grants
 from tentacular.engine.secrets import CLUSTER_SECRETS_DIR
@@ -66,7 +67,11 @@ class RuntimeGuard:
         extra_hosts: Iterable[HostGrant] = (),
         extra_read: Iterable[str] = (),
         report: Reporter | None = None,
+        node_dirs: Iterable[str] = (),
+        listen_ports: Iterable[int] = (),
     ) -> None:
+        self._node_dirs = tuple(node_dirs)
+        self._listen_ports = tuple(listen_ports)
         self._extra_hosts = tuple(extra_hosts)
         self._extra_read = tuple(extra_read)
         self._report = report
@@ -89,6 +94,9 @@ class RuntimeGuard:
         _refuse_cffi_loading(self._say)
         _refuse_direct_fork_exec(self._say)
         _record_resolutions(self)
+        _hardening.install_wrappers(self, node_dirs=self._node_dirs)
+        if not self.policy.allow_ffi:
+            _forget_modules(_hardening.FFI_MODULES)  # a node's import must reach the hook
         sys.addaudithook(self._hook)
         _active = self
         self.installed = True
@@ -120,6 +128,9 @@ class RuntimeGuard:
         if handler is None:
             return
         try:
+            args = _hardening.plain(args)  # judge str/int subclasses by what the C code will use
+            if event == "open":
+                _hardening.check_path_object(args[0])
             handler(args)
         except GuardViolation as violation:
             if sys._getframe(1).f_globals.get("__name__") not in _IMPORT_MACHINERY:
@@ -160,6 +171,7 @@ class RuntimeGuard:
         handlers["ctypes.dlsym"] = _refuse_symbol
         handlers["ctypes.dlsym/handle"] = _refuse_symbol
         handlers["ctypes.cdata"] = _refuse_raw_memory
+        handlers.update(_hardening.handlers(self, listen_ports=self._listen_ports))
         if self.policy.network_restricted:
             network = self.network
             handlers.update(
@@ -179,6 +191,11 @@ class RuntimeGuard:
                 }
             )
         return handlers
+
+
+def _forget_modules(names: Iterable[str]) -> None:
+    for name in [n for n in sys.modules if n.partition(".")[0] in names]:
+        del sys.modules[name]
 
 
 def _at(path: Any, dir_fd: Any) -> Any:
@@ -288,15 +305,22 @@ def _record_resolutions(guard: RuntimeGuard) -> None:
     a resolver bypassing these functions gets its lookups checked but not recorded,
     and connections to what it found are refused (fail closed).
     """
+    import _socket
     import socket
 
-    getaddrinfo, gethostbyname, gethostbyname_ex = (
-        socket.getaddrinfo,
-        socket.gethostbyname,
-        socket.gethostbyname_ex,
-    )
+    # The C functions themselves: socket.getaddrinfo looks up _socket.getaddrinfo at call time,
+    # so a node replacing that could make any address look like a declared host's.
+    c_getaddrinfo, to_enum = _socket.getaddrinfo, socket._intenum_converter  # type: ignore[attr-defined]
+    family_enum, kind_enum = socket.AddressFamily, socket.SocketKind
+    gethostbyname, gethostbyname_ex = _socket.gethostbyname, _socket.gethostbyname_ex
 
-    @functools.wraps(getaddrinfo)
+    def getaddrinfo(host: Any, port: Any, family: int, type: int, proto: int, flags: int) -> Any:
+        return [
+            (to_enum(af, family_enum), to_enum(kind, kind_enum), number, canonical, address)
+            for af, kind, number, canonical, address in c_getaddrinfo(host, port, family, type, proto, flags)
+        ]
+
+    @functools.wraps(socket.getaddrinfo)
     def recorded_getaddrinfo(
         host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
     ) -> Any:
@@ -354,7 +378,11 @@ def install_for(prepared: PreparedEngine, *, hot_reload: bool = False) -> Runtim
     log = prepared.services.log
     policy = policy_for(prepared.loaded.workflow, directory)
     guard = RuntimeGuard(
-        policy, extra_hosts=extra_hosts, report=lambda level, message: log.engine(level, message)
+        policy,
+        extra_hosts=extra_hosts,
+        report=lambda level, message: log.engine(level, message),
+        node_dirs=(os.path.join(directory, "nodes"),),
+        listen_ports=(int(prepared.listener.getsockname()[1]),) if prepared.listener is not None else (),
     )
     # The kernel layer first: it needs ctypes, which the audit hooks refuse (docs/security.md).
     kernel = apply_kernel_layer(prepared, policy, extra_hosts, hot_reload=hot_reload)
@@ -389,7 +417,7 @@ def confine_process(workflow: Workflow, workflow_dir: str, *, report: Reporter |
     policy = policy_for(workflow, workflow_dir)
     workers_needed = any(not spec.path.endswith(".py") for spec in workflow.nodes.values())  # Deno
     status = _kernel.apply_layers(_kernel.plan_for(policy), with_spawner=workers_needed)
-    RuntimeGuard(policy, report=report).install()
+    RuntimeGuard(policy, report=report, node_dirs=(os.path.join(workflow_dir, "nodes"),)).install()
     return status
 
 

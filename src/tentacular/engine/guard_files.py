@@ -112,7 +112,7 @@ class FileRules:
         if allowed is None:
             allowed = _under(os.path.realpath(absolute), self.readable)
             # A node can plant symlinks only where it can write; judge those paths afresh.
-            if not _under(absolute, self.writable):
+            if not _under(absolute, self.writable) and ".." not in absolute:
                 if len(self._read_cache) > _CACHE_LIMIT:
                     self._read_cache.clear()
                 self._read_cache[absolute] = allowed
@@ -155,9 +155,10 @@ def _absolute(path: object) -> str | None:
         return None
     if not os.path.isabs(text):
         base = _relative_base(text)
-        if base is not None:
-            return os.path.normpath(os.path.join(base, text))
-    return os.path.abspath(text)
+        # Not normalised: "link/.." must go through the link as the kernel does, so ".." is
+        # left for realpath to resolve after the symlinks before it.
+        return os.path.join(base if base is not None else os.getcwd(), text)
+    return text
 
 
 def _relative_base(name: str) -> str | None:
