@@ -161,7 +161,7 @@ def cold_start(runs: int = 10) -> dict[str, Any]:
 
 
 async def _in_process(workflow: str, runs: int) -> tuple[float, int, Any]:
-    from tentacular.engine.startup import boot
+    from tentacular.engine._startup import boot
 
     engine, _ = boot(WORKFLOWS / workflow, cluster_secrets=None)
     for _ in range(min(runs, 50)):

@@ -194,8 +194,8 @@ def _overhead(guarded: dict[str, float], unguarded: dict[str, float]) -> dict[st
 
 MICRO = r"""
 import os, socket, sys, tempfile, time
-from tentacular.spec.policy import HostGrant, RuntimePolicy
-from tentacular.engine.guard import RuntimeGuard
+from tentacular.spec._policy import HostGrant, RuntimePolicy
+from tentacular.engine._guard import RuntimeGuard
 scratch = tempfile.mkdtemp()
 tmp_file = os.path.join(scratch, "f.txt")
 open(tmp_file, "w").close()

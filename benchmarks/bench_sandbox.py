@@ -34,10 +34,10 @@ sys.path.insert(0, str(ROOT))
 
 APPLY = r"""
 import sys, time
-from tentacular.engine import _kernel, guard
+from tentacular.engine import _guard, _kernel
 from tentacular.spec import load_workflow
 loaded = load_workflow(sys.argv[1])
-policy = guard.policy_for(loaded.workflow, str(loaded.directory))
+policy = _guard.policy_for(loaded.workflow, str(loaded.directory))
 started = time.perf_counter()
 status = _kernel.apply_layers(_kernel.plan_for(policy))
 print((time.perf_counter() - started) * 1000, status.active)

@@ -21,7 +21,7 @@ TARGETS = {"per_node_overhead_us": 150.0, "worker_cold_start_ms": 150.0}
 
 
 async def _median_run(workflow: str, runs: int) -> tuple[float, int]:
-    from tentacular.engine.startup import boot
+    from tentacular.engine._startup import boot
 
     engine, _ = boot(WORKFLOWS / workflow, cluster_secrets=None)
     for _ in range(min(runs, 100)):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from tentacular.spec.issues import SpecIssue
+    from tentacular.spec._issues import SpecIssue
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -112,12 +112,6 @@ class TypeScriptNodeError(TentacularError):
     """A TypeScript node threw, returned a non-JSON value, or lost its Deno worker."""
 
     code = "node_failed"
-
-
-class ExecutionError(TentacularError):
-    """A workflow run finished with failed nodes."""
-
-    code = "execution_failed"
 
 
 class GuardViolation(PermissionError):

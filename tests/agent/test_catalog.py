@@ -67,7 +67,7 @@ def catalog_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
 
 
 def configure(catalogs: dict[str, Any], ttl: str = "1h") -> None:
-    from tentacular.deploy.settings import user_config_path
+    from tentacular.deploy._settings import user_config_path
 
     path = user_config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +124,7 @@ def test_init_from_a_catalog_validates_and_tests_green(
     code, tested = tntc(capsys, "test", str(target))
     assert code == 0, tested
     # Sparse: only the template pulled is checked out in the cached clone.
-    from tentacular.deploy.settings import tentacular_home
+    from tentacular.deploy._settings import tentacular_home
 
     clones = list((tentacular_home() / "cache" / "catalogs").glob("*/catalog.yaml"))
     assert len(clones) == 1

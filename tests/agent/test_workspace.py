@@ -15,7 +15,7 @@ from tentacular.cli.main import main
 def test_init_workspace_then_init_scaffolds_there(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tentacular.deploy.settings import user_config_path
+    from tentacular.deploy._settings import user_config_path
 
     workspace = tmp_path / "tentacles"
     assert main(["configure", "--init-workspace", str(workspace), "-o", "json"]) == 0
@@ -43,7 +43,7 @@ def test_init_workspace_then_init_scaffolds_there(
 
 
 def test_init_workspace_keeps_existing_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tentacular.deploy.settings import user_config_path
+    from tentacular.deploy._settings import user_config_path
 
     user_config_path().parent.mkdir(parents=True, exist_ok=True)
     user_config_path().write_text("namespace: team-a\nregistry: reg.example\n")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tentacular.deploy.kube.waiting import use_clock
+from tentacular.deploy._kube.waiting import use_clock
 from tests.cluster.emulator import KubeEmulator
 
 

@@ -96,8 +96,6 @@ def test_live_test_envelope_and_cleanup(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from tentacular.cli.commands_cluster import run_live_test
-
     emulator.add_namespace("dev-wf")
     assert main(["configure", "--env", "dev", "-n", "dev-wf"]) == 0
     capsys.readouterr()
@@ -107,4 +105,3 @@ def test_live_test_envelope_and_cleanup(
     assert doc["command"] == "test" and doc["execution"]["success"] is True
     assert [p["name"] for p in doc["phases"]][-2:] == ["verify", "cleanup"]
     assert emulator.objects("deployments", "dev-wf") == {}
-    assert callable(run_live_test)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tentacular.deploy.settings import (
+from tentacular.deploy._settings import (
     Settings,
     default_engine_image,
     environment_name,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tentacular.deploy.manifests import ManifestOptions, build_manifests
+from tentacular.deploy._manifests import ManifestOptions, build_manifests
 from tentacular.spec import LoadedWorkflow, load_workflow
 from tests.conftest import EXAMPLES
 

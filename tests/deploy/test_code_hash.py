@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tentacular.deploy.codemap import CodeBundle
-from tentacular.deploy.labels import CODE_HASH_ANNOTATION
-from tentacular.deploy.manifests import ManifestOptions, build_manifests
+from tentacular.deploy._codemap import CodeBundle
+from tentacular.deploy._labels import CODE_HASH_ANNOTATION
+from tentacular.deploy._manifests import ManifestOptions, build_manifests
 from tentacular.spec import load_workflow
 from tests.deploy.conftest import FULL_NODE_FILES, FULL_WORKFLOW, write_tree
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tentacular.deploy.codemap import CONFIGMAP_LIMIT_BYTES, CodeBundle, collect_code, config_key
-from tentacular.deploy.manifests import ManifestOptions, build_manifests
+from tentacular.deploy._codemap import CONFIGMAP_LIMIT_BYTES, CodeBundle, collect_code, config_key
+from tentacular.deploy._manifests import ManifestOptions, build_manifests
 from tentacular.errors import ManifestError
 from tentacular.spec import LoadedWorkflow, load_workflow
 from tests.deploy.conftest import FULL_NODE_FILES, FULL_WORKFLOW, write_tree

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tentacular.deploy.dockerfile import (
+from tentacular.deploy._dockerfile import (
     DEFAULT_RUNTIME_IMAGE,
     ENGINE_COMMAND,
     DockerfileOptions,
@@ -115,7 +115,7 @@ def test_typescript_images_are_hadolint_clean(options: DockerfileOptions, tmp_pa
 
 
 def test_typescript_image_carries_a_hash_pinned_deno_and_the_baked_cache() -> None:
-    from tentacular.deploy.typescript import DENO_VERSION, DENO_WHEEL_HASHES, deno_requirements
+    from tentacular.deploy._typescript import DENO_VERSION, DENO_WHEEL_HASHES, deno_requirements
 
     text = render_dockerfile(TYPESCRIPT)
     requirement = deno_requirements()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tentacular.deploy.manifests import ManifestOptions, build_manifests
-from tentacular.deploy.render import mask_secrets, to_yaml
+from tentacular.deploy._manifests import ManifestOptions, build_manifests
+from tentacular.deploy._render import mask_secrets, to_yaml
 from tentacular.spec import LoadedWorkflow
 from tests.deploy.conftest import EXAMPLE_NAMES, FULL_SECRETS, example_objects
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tentacular.deploy.imageref import ImageRef, resolve_image_tag
+from tentacular.deploy._imageref import ImageRef, resolve_image_tag
 from tentacular.errors import UsageError
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tentacular.deploy.kind import KindCluster, detect_kind
+from tentacular.deploy._kind import KindCluster, detect_kind
 
 
 def _config(current: str | None, contexts: dict[str, str], servers: dict[str, str]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import pytest
 from kubernetes_validate import utils
 from packaging.version import Version
 
-from tentacular.deploy.manifests import APPLY_ORDER
+from tentacular.deploy._manifests import APPLY_ORDER
 from tentacular.spec import LoadedWorkflow
 from tests.deploy.conftest import every_rendering
 

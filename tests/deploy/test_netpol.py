@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tentacular.deploy.netpol import (
+from tentacular.deploy._netpol import (
     PRIVATE_IPV4,
     PRIVATE_IPV6,
     egress_section,
@@ -14,7 +14,7 @@ from tentacular.deploy.netpol import (
     network_policy,
 )
 from tentacular.errors import ManifestError
-from tentacular.spec.model import Workflow
+from tentacular.spec._model import Workflow
 
 DNS = {
     "to": [

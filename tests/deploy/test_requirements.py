@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tentacular.deploy.requirements import parse_requirements, render_lockfile, workflow_requirements
+from tentacular.deploy._requirements import parse_requirements, render_lockfile, workflow_requirements
 from tentacular.errors import BuildError
 from tentacular.spec import load_workflow
 from tests.deploy.conftest import write_tree

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +11,11 @@ import pytest
 import yaml
 
 from tentacular.cli.main import main
-from tentacular.deploy.labels import standard_labels
-from tentacular.deploy.manifests import APPLY_ORDER, ManifestOptions, build_manifests
-from tentacular.deploy.secret_manifest import MASK, secret_file_content
-from tentacular.deploy.settings import default_engine_image
-from tentacular.engine.secrets import load_directory
+from tentacular.deploy._labels import standard_labels
+from tentacular.deploy._manifests import APPLY_ORDER, ManifestOptions, build_manifests
+from tentacular.deploy._secret_manifest import MASK, secret_file_content
+from tentacular.deploy._settings import default_engine_image
+from tentacular.engine._secrets import load_directory
 from tentacular.spec import LoadedWorkflow
 from tests.conftest import EXAMPLES
 from tests.deploy.conftest import (
@@ -203,14 +201,30 @@ def test_dry_run_option_cascade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert policy["imagePullPolicy"] == "IfNotPresent"
 
 
-def test_deploy_without_dry_run_hands_over_to_the_cluster_layer(
+def test_deploy_without_dry_run_hands_over_to_the_deploy_face(
     full_workflow: LoadedWorkflow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[dict[str, Any]] = []
-    fake = types.ModuleType("tentacular.cli.commands_cluster")
-    fake.deploy_to_cluster = lambda ctx, **request: calls.append(request)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tentacular.cli.commands_cluster", fake)
-    assert main(["deploy", str(full_workflow.directory), "--image", "x:1", "--runtime-class", ""]) == 0
-    [request] = calls
-    assert request["directory"] == full_workflow.directory
-    assert (request["image"], request["runtime_class"], request["force"]) == ("x:1", "", False)
+    import tentacular.deploy as face
+    from tentacular.deploy._report import DeployReport
+
+    calls: list[tuple[Path, Any]] = []
+
+    def deploy(directory: Path, options: Any, **_kw: Any) -> DeployReport:
+        calls.append((directory, options))
+        return DeployReport("wf").fail("stopped here")
+
+    monkeypatch.setattr(face, "deploy", deploy)
+    argv = [
+        "deploy",
+        str(full_workflow.directory),
+        "--image",
+        "x:1",
+        "--runtime-class",
+        "",
+        "--timeout",
+        "90",
+    ]
+    assert main(argv) == 1
+    [(directory, options)] = calls
+    assert directory == full_workflow.directory
+    assert (options.image, options.runtime_class, options.force, options.timeout) == ("x:1", "", False, 90.0)

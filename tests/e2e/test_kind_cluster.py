@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tentacular.cli.main import main
-from tentacular.deploy.settings import default_engine_image
+from tentacular.deploy._settings import default_engine_image
 from tests.conftest import EXAMPLES
 
 KUBECONFIG = os.environ.get("TNTC_E2E_KUBECONFIG")

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from tentacular.engine.logs import LogSink
+from tentacular.engine._logs import LogSink
 
 WorkflowWriter = Callable[..., Path]
 
@@ -102,8 +102,8 @@ async def running_server(
     """The real ASGI app on uvicorn on a free loopback port, inside the test's event loop."""
     import uvicorn
 
-    from tentacular.engine.server import EngineApp
-    from tentacular.engine.startup import boot
+    from tentacular.engine._server import EngineApp
+    from tentacular.engine._startup import boot
 
     engine, prepared = boot(
         workflow, cluster_secrets=None, listen=("127.0.0.1", 0), log=sink, telemetry=telemetry

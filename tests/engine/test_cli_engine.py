@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -71,18 +70,18 @@ def test_invalid_input_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
     assert "--input is not valid JSON" in capsys.readouterr().err
 
 
-def test_run_without_local_goes_to_cluster_commands(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    if importlib.util.find_spec("tentacular.cli.commands_cluster") is None:
-        assert main(["run", "my-flow"]) == 1
-        assert "not implemented in this build" in capsys.readouterr().err
-        return
-    import tentacular.cli.commands_cluster as cluster
+def test_run_without_local_goes_to_the_deploy_face(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tentacular.deploy as face
+    from tentacular.deploy._cluster_ops import RunReport
+    from tentacular.deploy._kube.trigger import RunOutcome
 
     calls: list[Any] = []
-    monkeypatch.setattr(
-        cluster, "run_deployed", lambda ctx, name, **kw: calls.append((name, kw)), raising=False
-    )
-    main(["run", "my-flow", "--input", "{}"])
-    assert calls and calls[0][0] == "my-flow"
+
+    def run_deployed(name: str, **kw: Any) -> RunReport:
+        calls.append((name, kw))
+        return RunReport(name, "default", RunOutcome("p", "Succeeded", {"success": True}, ""))
+
+    monkeypatch.setattr(face, "run_deployed", run_deployed)
+    assert main(["run", "my-flow", "--input", '{"a": 1}', "--timeout", "2m"]) == 0
+    [(name, kw)] = calls
+    assert (name, kw["input"], kw["timeout"]) == ("my-flow", {"a": 1}, 120.0)

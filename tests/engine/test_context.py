@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tentacular.engine.context import Context, EngineServices, SharedHttpClient
-from tentacular.engine.logs import LogSink
+from tentacular.engine._context import Context, EngineServices, SharedHttpClient
+from tentacular.engine._logs import LogSink
 from tentacular.errors import DependencyError, TentacularError
-from tentacular.spec.model import Contract
+from tentacular.spec._model import Contract
 
 CONTRACT = Contract.model_validate(
     {

@@ -7,8 +7,8 @@ import contextlib
 import json
 from typing import Any
 
-from tentacular.engine.executor import execute, retry_delay
-from tentacular.engine.secrets import Redactor
+from tentacular.engine._executor import execute, retry_delay
+from tentacular.engine._secrets import Redactor
 from tentacular.spec import Dag
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tentacular.engine.context import Context, EngineServices
-from tentacular.engine.runtime import load_nodes, resolve_node_path
+from tentacular.engine._context import Context, EngineServices
+from tentacular.engine._runtime import load_nodes, resolve_node_path
 from tentacular.errors import NodeLoadError
 
 

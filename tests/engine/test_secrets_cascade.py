@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tentacular.engine.secrets import resolve_secrets
+from tentacular.engine._secrets import resolve_secrets
 from tentacular.errors import SecretsError
 
 

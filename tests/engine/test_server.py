@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tentacular.engine.logs import LogSink
+from tentacular.engine._logs import LogSink
 
 from .conftest import CapturedLog, WorkflowWriter, running_server
 

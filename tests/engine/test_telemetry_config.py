@@ -13,7 +13,7 @@ import pytest
 from tentacular.engine._telemetry import resolve_settings
 from tentacular.errors import TelemetryConfigError
 from tentacular.spec import check_workflow, load_workflow
-from tentacular.spec.telemetry import TelemetrySpec
+from tentacular.spec._telemetry import TelemetrySpec
 
 from .conftest import WorkflowWriter
 from .telemetry_helpers import add_telemetry
@@ -105,7 +105,7 @@ def test_cli_validate_reports_the_location(make_flow: WorkflowWriter) -> None:
 
 PROBE = """
 import asyncio, json, sys
-from tentacular.engine.startup import boot
+from tentacular.engine._startup import boot
 engine, _ = boot(sys.argv[1], cluster_secrets=None)
 result = asyncio.run(engine.run({"x": 1}))
 heavy = ("opentelemetry", "prometheus_client", "google.protobuf")

@@ -6,7 +6,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tentacular.engine.logs import LogSink
+from tentacular.engine._logs import LogSink
 
 from .conftest import WorkflowWriter, running_server
 

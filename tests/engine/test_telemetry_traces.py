@@ -11,8 +11,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from tentacular.engine._logs import LogSink
 from tentacular.engine._telemetry import Observability
-from tentacular.engine.logs import LogSink
 from tentacular.spec import load_workflow
 
 from .conftest import CapturedLog, WorkflowWriter, running_server

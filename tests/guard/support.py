@@ -192,8 +192,8 @@ def tntc(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess
 
 _PRELUDE = """
 import json, os, sys
-from tentacular.spec.policy import CidrGrant, HostGrant, RuntimePolicy
-from tentacular.engine.guard import RuntimeGuard
+from tentacular.spec._policy import CidrGrant, HostGrant, RuntimePolicy
+from tentacular.engine._guard import RuntimeGuard
 
 LOG = []
 RESULTS = {}

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tentacular.engine.guard_files import FileRules, is_write
-from tentacular.engine.guard_network import (
+from tentacular.engine._guard_files import FileRules, is_write
+from tentacular.engine._guard_network import (
     NetworkRules,
     listener_grants,
     parse_ip,
@@ -19,7 +19,7 @@ from tentacular.engine.guard_network import (
 )
 from tentacular.errors import GuardViolation
 from tentacular.spec import Workflow, runtime_policy
-from tentacular.spec.policy import CidrGrant, HostGrant, RuntimePolicy
+from tentacular.spec._policy import CidrGrant, HostGrant, RuntimePolicy
 
 TCP, UDP = socket.SOCK_STREAM, socket.SOCK_DGRAM
 INET = socket.AF_INET

@@ -17,12 +17,12 @@ from tests.guard.support import PYTHON, base_env
 # deliberately left out, so whatever is refused here is refused by the kernel alone.
 _KERNEL_ONLY = """
 import asyncio, json, sys
-from tentacular.engine import guard, startup
+from tentacular.engine import _guard, _startup
 
-prepared = startup.prepare(sys.argv[1], log_stream=sys.stderr)
-policy = guard.policy_for(prepared.loaded.workflow, str(prepared.workflow_dir.resolve()))
-status = guard.apply_kernel_layer(prepared, policy, (), hot_reload=False)
-engine = startup.load(prepared)
+prepared = _startup.prepare(sys.argv[1], log_stream=sys.stderr)
+policy = _guard.policy_for(prepared.loaded.workflow, str(prepared.workflow_dir.resolve()))
+status = _guard.apply_kernel_layer(prepared, policy, (), hot_reload=False)
+engine = _startup.load(prepared)
 payload = json.loads(sys.argv[2])
 
 async def main():
@@ -32,7 +32,7 @@ async def main():
         await engine.services.http.aclose()
 
 result = asyncio.run(main()).to_dict()
-print(json.dumps({"kernel": status.to_dict(), "result": result, "guard": guard.active_guard() is not None}))
+print(json.dumps({"kernel": status.to_dict(), "result": result, "guard": _guard.active_guard() is not None}))
 """
 
 

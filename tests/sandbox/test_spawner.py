@@ -14,10 +14,10 @@ from tests.sandbox.support import require_kernel_layer
 
 SCRIPT = """
 import json, os, signal, sys
-from tentacular.engine import _kernel, _spawner, guard, startup
+from tentacular.engine import _guard, _kernel, _spawner, _startup
 
-prepared = startup.prepare(sys.argv[1], log_stream=sys.stderr)
-policy = guard.policy_for(prepared.loaded.workflow, str(prepared.workflow_dir.resolve()))
+prepared = _startup.prepare(sys.argv[1], log_stream=sys.stderr)
+policy = _guard.policy_for(prepared.loaded.workflow, str(prepared.workflow_dir.resolve()))
 status = _kernel.apply_layers(_kernel.plan_for(policy), with_spawner=True)
 report = {"kernel": status.to_dict()}
 try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tentacular.spec.cron import cron_problem
+from tentacular.spec._cron import cron_problem
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tentacular.spec import Dag
-from tentacular.spec.dag import find_cycles
+from tentacular.spec._dag import find_cycles
 
 
 def test_stages_follow_the_inventory_example() -> None:

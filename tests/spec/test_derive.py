@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tentacular.spec import Workflow, runtime_policy
-from tentacular.spec.derive import DNS_HOST, egress_rules, ingress_rules, intended_hosts, secret_inventory
+from tentacular.spec._derive import DNS_HOST, egress_rules, ingress_rules, intended_hosts, secret_inventory
 
 
 def _workflow(valid_workflow: dict[str, Any], **changes: Any) -> Workflow:

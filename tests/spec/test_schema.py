@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tentacular.cli.main import main
-from tentacular.spec.schema import workflow_json_schema
+from tentacular.spec._schema import workflow_json_schema
 from tests.conftest import EXAMPLES
 from tests.spec.test_broken_workflows import BASE, CASES
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -121,26 +119,24 @@ def test_missing_target_and_unknown_node(capsys: pytest.CaptureFixture[str], tmp
     assert "fetch-stories" in document["hints"][0]
 
 
-def test_live_without_cluster_commands_is_a_clear_error(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setitem(sys.modules, "tentacular.cli.commands_cluster", None)  # import fails
-    assert main(["test", str(EXAMPLES / "hn-digest"), "--live"]) == 2
-    assert "--live is not available" in capsys.readouterr().err
+def test_live_is_handed_to_the_deploy_face(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tentacular.deploy as face
+    from tentacular.deploy._kube.trigger import RunOutcome
+    from tentacular.deploy._report import DeployReport
 
+    calls: list[tuple[str, Any]] = []
 
-def test_live_is_handed_to_the_cluster_commands(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[dict[str, Any]] = []
-    fake = types.ModuleType("tentacular.cli.commands_cluster")
+    def live_test(target: str, options: Any, **_kw: Any) -> DeployReport:
+        calls.append((target, options))
+        return DeployReport("wf", execution=RunOutcome("p", "Succeeded", {"success": True}, ""))
 
-    def run_live_test(ctx: Any, target: str, **kwargs: Any) -> None:
-        calls.append({"target": target, **kwargs})
-
-    fake.run_live_test = run_live_test  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tentacular.cli.commands_cluster", fake)
-    assert main(["test", "wf", "--live", "--keep", "--timeout", "2m"]) == 0
-    assert calls == [{"target": "wf", "keep": True, "timeout": 120.0, "warn": False}]
+    monkeypatch.setattr(face, "live_test", live_test)
+    assert main(["test", "wf", "--live", "--keep", "--timeout", "2m", "--env", "stage"]) == 0
+    [(target, options)] = calls
+    assert target == "wf"
+    assert options == face.LiveTestOptions(env="stage", keep=True, timeout=120.0, warn=False)
     assert main(["test", "wf", "--live", "--timeout", "soon"]) == 2
+    assert len(calls) == 1  # a bad duration is refused before anything is deployed
 
 
 def test_node_prints_do_not_corrupt_the_json_envelope(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tentacular.testing.compare import first_difference
+from tentacular.testing._compare import first_difference
 
 
 @pytest.mark.parametrize(

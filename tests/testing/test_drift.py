@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tentacular.testing.runner import run_tests
+from tentacular.testing._runner import run_tests
 from tests.conftest import EXAMPLES
 from tests.testing.conftest import HTTPS_API, BuildWorkflow
 

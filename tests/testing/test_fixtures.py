@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tentacular.errors import FixtureError
-from tentacular.testing.fixtures import (
+from tentacular.testing._fixtures import (
     MockRoute,
     discover_node_fixtures,
     load_node_fixture,

@@ -7,11 +7,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tentacular.engine.context import Context, EngineServices
+from tentacular.engine._context import Context, EngineServices
 from tentacular.errors import DependencyError, UnmockedRequestError
-from tentacular.spec.model import Contract
-from tentacular.testing.fixtures import MockResponse, MockRoute
-from tentacular.testing.mock_context import MockContext
+from tentacular.spec._model import Contract
+from tentacular.testing._fixtures import MockResponse, MockRoute
+from tentacular.testing._mock_context import MockContext
 
 CONTRACT = Contract.model_validate(
     {

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tentacular.errors import InputError, WorkflowNotFoundError
-from tentacular.testing.runner import parse_target, run_node_tests, run_pipeline_test, run_tests
+from tentacular.testing._runner import parse_target, run_node_tests, run_pipeline_test, run_tests
 from tests.conftest import EXAMPLES
 from tests.testing.conftest import HTTPS_API, BuildWorkflow
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tentacular.engine.context import EngineServices
-from tentacular.engine.core import WorkflowEngine, build_revision, compile_dag
-from tentacular.engine.logs import LogSink
+from tentacular.engine._context import EngineServices
+from tentacular.engine._core import WorkflowEngine, build_revision, compile_dag
+from tentacular.engine._logs import LogSink
 from tentacular.spec import load_workflow
 
 FlowWriter = Callable[..., Path]

@@ -65,7 +65,7 @@ def test_dry_run_ships_the_ts_files_in_the_configmap_and_a_restricted_pod(capsys
 
 
 def test_an_import_that_no_longer_matches_deno_lock_is_a_clear_load_error(tmp_path: Path) -> None:
-    from tentacular.engine.runtime import load_nodes
+    from tentacular.engine._runtime import load_nodes
     from tentacular.errors import NodeLoadError
 
     workflow = shutil.copytree(NPM_EXAMPLE, tmp_path / "uptime-report")

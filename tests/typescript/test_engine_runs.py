@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tentacular.engine.runtime import RUNTIMES, load_nodes
+from tentacular.engine._runtime import RUNTIMES, load_nodes
 from tentacular.errors import NodeLoadError
 from tests.typescript.conftest import FlowWriter, Lines, engine_for, local_contract
 
@@ -417,10 +417,10 @@ def test_dependency_requests_carry_the_node_spans_traceparent(
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+    from tentacular.engine._context import EngineServices
+    from tentacular.engine._core import WorkflowEngine, build_revision, compile_dag
+    from tentacular.engine._logs import LogSink
     from tentacular.engine._telemetry import Observability
-    from tentacular.engine.context import EngineServices
-    from tentacular.engine.core import WorkflowEngine, build_revision, compile_dag
-    from tentacular.engine.logs import LogSink
     from tentacular.spec import load_workflow
 
     port = http_server.server_address[1]

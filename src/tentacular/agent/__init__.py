@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tentacular._lazy import lazy_exports
 from tentacular.agent._commands import CommandSpec, ParamSpec
 
 if TYPE_CHECKING:
@@ -19,11 +20,18 @@ if TYPE_CHECKING:
 
 SKILL_FILE = "SKILL.md"
 
+__getattr__ = lazy_exports(
+    __name__, {"Catalogs": "_catalog", "Template": "_catalog", "WorkspaceReport": "_workspace"}
+)
+
 __all__ = [
     "SKILL_FILE",
+    "Catalogs",
     "CommandSpec",
     "ParamSpec",
     "PulledTemplate",
+    "Template",
+    "WorkspaceReport",
     "catalog_info",
     "catalog_templates",
     "index_catalog",
@@ -69,7 +77,7 @@ def skill_document(commands: list[CommandSpec]) -> str:
     import tentacular
     from tentacular.agent._resources import doc_pages
     from tentacular.agent._skill import error_codes, render_skill
-    from tentacular.spec.schema import workflow_json_schema
+    from tentacular.spec import workflow_json_schema
 
     titles = {}
     for page, path in doc_pages().items():
@@ -94,7 +102,7 @@ class PulledTemplate:
 
 def _catalogs(refresh: bool = False) -> Catalogs:
     from tentacular.agent._catalog import configured
-    from tentacular.deploy.settings import load_settings, tentacular_home
+    from tentacular.deploy._settings import load_settings, tentacular_home
 
     return configured(
         load_settings().data, cache_root=tentacular_home() / "cache" / "catalogs", refresh=refresh
@@ -124,7 +132,7 @@ def catalog_info(ref: str, *, refresh: bool = False) -> tuple[Template, list[str
 def workspace_target(name: str) -> Path | None:
     """``<workspace>/NAME`` when a workspace is configured (``tntc init`` without ``--dir``)."""
     from tentacular.agent._workspace import workspace_dir
-    from tentacular.deploy.settings import load_settings
+    from tentacular.deploy._settings import load_settings
 
     workspace = workspace_dir(load_settings().data)
     return workspace / name if workspace is not None else None

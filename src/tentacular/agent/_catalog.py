@@ -173,7 +173,7 @@ def configured(settings: Mapping[str, Any], *, cache_root: Path, refresh: bool =
 
 
 def _seconds(value: Any) -> float:
-    from tentacular.spec.model import duration_seconds
+    from tentacular.spec._model import duration_seconds
 
     try:
         return float(value) if isinstance(value, int | float) else duration_seconds(str(value))
@@ -381,7 +381,7 @@ def materialize(source: Path, target: Path, *, name: str | None, force: bool = F
 
 
 def _rename(workflow_file: Path, name: str) -> None:
-    from tentacular.spec.model import WORKFLOW_NAME_RE
+    from tentacular.spec._model import WORKFLOW_NAME_RE
 
     if not re.match(WORKFLOW_NAME_RE, name):
         raise ScaffoldError(f"workflow name must be kebab-case (e.g., my-workflow), got: {name}")

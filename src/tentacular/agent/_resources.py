@@ -102,7 +102,7 @@ def list_resources(root: Path) -> list[ResourceEntry]:
 def read_resource(uri: str, root: Path, skill: Callable[[], str]) -> tuple[str, str]:
     """``(text, mime type)`` of a resource; a clear error for anything unknown."""
     if uri == SCHEMA_URI:
-        from tentacular.spec.schema import workflow_json_schema
+        from tentacular.spec import workflow_json_schema
 
         return json.dumps(workflow_json_schema(), indent=2, sort_keys=True), "application/schema+json"
     if uri.startswith(DOCS_PREFIX):
@@ -129,8 +129,7 @@ def read_resource(uri: str, root: Path, skill: Callable[[], str]) -> tuple[str, 
 
 
 def _workflow_resource(directory: Path, kind: str) -> str:
-    from tentacular.spec import load_workflow
-    from tentacular.spec.visualize import contract_summary, mermaid_diagram
+    from tentacular.spec import contract_summary, load_workflow, mermaid_diagram
 
     loaded = load_workflow(directory)
     if kind == "diagram":

@@ -64,7 +64,6 @@ ERROR_HINTS: dict[str, str] = {
     "secrets_missing": "provision the keys listed (`tntc secrets check`, `tntc secrets init`) or pass "
     "--allow-missing-secrets",
     "node_load": "fix the node module: it must import and export an async `run(ctx, input)`",
-    "execution_failed": "read `execution.errors`; fix the failing node and run again",
     "build_failed": "read the build output in the progress lines",
     "tool_not_found": "install the missing tool named in the message (e.g. docker, buildah)",
     "manifest": "the rendered manifests exceed a limit or miss a reference; see the message",

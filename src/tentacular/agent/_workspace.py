@@ -1,7 +1,7 @@
 """The workspace (UX-B): one directory for an agent's or a person's workflows.
 
 ``tntc configure --init-workspace [PATH]`` makes it a git repository (so ``$shared.<name>``
-secrets resolve from its ``.secrets/`` pool, see engine/secrets.py), git-ignores the secrets,
+secrets resolve from its ``.secrets/`` pool, see engine/_secrets.py), git-ignores the secrets,
 records ``workspace:`` and real defaults in the user config, and says whether a cluster
 answers. ``tntc init`` without ``--dir`` then scaffolds into it.
 """
@@ -46,7 +46,7 @@ def workspace_dir(settings: dict[str, Any] | Any) -> Path | None:
 
 
 def init_workspace(path: Path | None, *, probe_cluster: bool = True) -> WorkspaceReport:
-    from tentacular.deploy.settings import read_config_file, update_config_file, user_config_path
+    from tentacular.deploy._settings import read_config_file, update_config_file, user_config_path
 
     directory = (path or Path(DEFAULT_WORKSPACE)).expanduser().resolve()
     config = user_config_path()
@@ -90,8 +90,8 @@ def _git_init(directory: Path) -> bool:
 
 def cluster_reachability(timeout: float = 5.0) -> dict[str, Any]:
     """Whether the default cluster answers (server version), never an exception."""
-    from tentacular.deploy.kube.client import connect
-    from tentacular.deploy.settings import cluster_target
+    from tentacular.deploy._kube.client import connect
+    from tentacular.deploy._settings import cluster_target
     from tentacular.errors import TentacularError
 
     try:

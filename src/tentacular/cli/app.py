@@ -16,6 +16,7 @@ from tentacular.cli import (
     commands_build,
     commands_catalog,
     commands_cluster,
+    commands_cluster_ops,
     commands_engine,
     commands_secrets,
     commands_spec,
@@ -65,5 +66,6 @@ commands_testing.register(app)
 commands_build.register(app)
 commands_secrets.register(app)
 commands_cluster.register(app)
+commands_cluster_ops.register(app)
 commands_catalog.register(app)
 commands_agent.register(app)

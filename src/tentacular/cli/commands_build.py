@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import Annotated, TextIO
 
 import typer
 
-from tentacular.cli.common import finish, options_of
+from tentacular.cli.common import event_printer, finish, options_of, seconds_option, target_options
 from tentacular.cli.output import CommandResult, progress
-
-if TYPE_CHECKING:
-    pass
 
 DirArgument = Annotated[Path, typer.Argument(help="Workflow directory (or its workflow.yaml).")]
 
@@ -45,26 +42,18 @@ def build(
         typer.Option("--platform", help="Target platform, e.g. linux/amd64 (default: the host's)."),
     ] = None,
 ) -> None:
-    from tentacular.deploy.builder import BuildRequest, build_image
-    from tentacular.deploy.settings import cluster_target, environment_name, load_settings
-    from tentacular.spec import load_workflow
+    from tentacular import deploy
 
-    options = options_of(ctx)
-    loaded = load_workflow(directory)
-    settings = load_settings()
-    env_name = environment_name(options.env)
-    # Kind detection looks at the context the chosen environment deploys to (Q29).
-    target = cluster_target(settings.environment(env_name) if env_name else None)
-    request = BuildRequest(
-        loaded=loaded,
+    report = deploy.build(
+        directory,
+        target=target_options(ctx),
         tag=tag,
-        registry=registry or settings.text("registry"),
+        registry=registry,
         push=push,
         platform=platform,
-        kubeconfig=str(target.kubeconfig) if target.kubeconfig else None,
-        kube_context=target.context,
+        on_event=event_printer(ctx),
     )
-    outcome = build_image(request, lambda message: progress(options, message))
+    outcome = report.outcome
 
     def text(out: TextIO) -> None:
         out.write(f"{outcome.image}\n")
@@ -78,7 +67,7 @@ def build(
             "build",
             True,
             summary,
-            hints=[*outcome.warnings, f"deploy with: tntc deploy {loaded.directory}"],
+            hints=[*outcome.warnings, f"deploy with: tntc deploy {report.directory}"],
             data=outcome.to_dict(),
             text=text,
         ),
@@ -132,80 +121,51 @@ def deploy(
     ] = False,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the rollout.")] = True,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Seconds to wait for rollout/run.")
+        str | None, typer.Option("--timeout", help="Rollout/run wait: 2m, 120s or seconds (default 120s).")
     ] = None,
     cluster_registry: Annotated[str | None, typer.Option("--cluster-registry", hidden=True)] = None,
 ) -> None:
+    from tentacular import deploy as face
+    from tentacular.cli.render_deploy import deploy_result
     from tentacular.errors import UsageError
 
     if cluster_registry is not None:
         raise UsageError("--cluster-registry is deprecated; use --image instead")
+    target = target_options(ctx)
+    request = face.DeployOptions(
+        env=target.env,
+        namespace=target.namespace,
+        image=image,
+        runtime_class=runtime_class,
+        image_pull_policy=image_pull_policy,
+        secrets_path=secrets,
+        omit_secrets=omit_secrets,
+        allow_missing_secrets=allow_missing_secrets,
+        force=force,
+        verify=verify,
+        warn=warn,
+        wait=wait,
+        timeout=seconds_option(timeout, default=face.DEFAULT_DEPLOY_TIMEOUT),
+    )
     if not dry_run:
-        request: dict[str, Any] = {
-            "directory": directory,
-            "image": image,
-            "runtime_class": runtime_class,
-            "image_pull_policy": image_pull_policy,
-            "secrets_path": secrets,
-            "omit_secrets": omit_secrets,
-            "allow_missing_secrets": allow_missing_secrets,
-            "force": force,
-            "verify": verify,
-            "warn": warn,
-            "wait": wait,
-        }
-        if timeout is not None:
-            request["timeout"] = timeout
-        _deploy_to_cluster(ctx, **request)
+        finish(ctx, deploy_result(face.deploy(directory, request, on_event=event_printer(ctx))))
         return
-    from tentacular.cli.commands_cluster import workflow_target
-    from tentacular.deploy._secrets_ops import require_secrets
-    from tentacular.deploy.manifests import object_ref
-    from tentacular.deploy.plan import local_secrets_for, render_objects
-    from tentacular.deploy.render import mask_secrets, to_yaml
-    from tentacular.spec import load_workflow
-
+    plan = face.plan(directory, request)
     options = options_of(ctx)
-    loaded = load_workflow(directory)
-    # The same cascades and rendering as the real deploy, so the reviewed output is what gets applied.
-    target = workflow_target(
-        ctx, loaded, image=image, runtime_class=runtime_class, pull_policy=image_pull_policy
+    for warning in plan.warnings:
+        progress(options, f"⚠ {warning}")
+    objects = plan.objects
+    summary = (
+        f"rendered {len(objects)} objects for {plan.workflow} in namespace {plan.target.namespace.value}"
+        + (" (secret values masked)" if any(o["kind"] == "Secret" for o in objects) else "")
     )
-    local = None if omit_secrets else local_secrets_for(loaded, target, secrets)
-    if local is not None:
-        for warning in require_secrets(loaded, local, allow_missing=True):
-            progress(options, f"⚠ {warning}")
-    objects = mask_secrets(render_objects(loaded, target, local))
-    namespace = target.namespace.value
-    if loaded.workflow.contract is None:
-        progress(options, "⚠ no contract: no NetworkPolicy is generated (legacy mode, unrestricted egress)")
-    summary = f"rendered {len(objects)} objects for {loaded.workflow.name} in namespace {namespace}" + (
-        " (secret values masked)" if any(o["kind"] == "Secret" for o in objects) else ""
-    )
-    data: dict[str, Any] = {
-        "dryRun": True,
-        "workflow": loaded.workflow.name,
-        "namespace": namespace,
-        "image": target.image.value,
-        "objects": objects,
-        "applyOrder": [object_ref(obj) for obj in objects],
-        "secretSources": dict(local.provenance) if local is not None else {},
-    }
-    rendered = to_yaml(objects)
+    rendered = plan.to_yaml()
 
     def text(out: TextIO) -> None:
         out.write(rendered)
 
-    if not options.json:
+    if options.output == "text":
         progress(options, summary)
     finish(
-        ctx,
-        CommandResult("deploy", True, summary, data=data, text=text, show_status_line=False),
+        ctx, CommandResult("deploy", True, summary, data=plan.to_dict(), text=text, show_status_line=False)
     )
-
-
-def _deploy_to_cluster(ctx: typer.Context, **request: Any) -> None:
-    """Hand over to the cluster layer, which owns config cascades, apply, prune and verify."""
-    from tentacular.cli.commands_cluster import deploy_to_cluster
-
-    deploy_to_cluster(ctx, **request)

@@ -11,7 +11,7 @@ from tentacular.cli.common import finish, options_of
 from tentacular.cli.output import CommandResult, progress
 
 if TYPE_CHECKING:
-    from tentacular.agent._catalog import Template
+    from tentacular.agent import Template
 
 catalog_app = typer.Typer(help="Find and pull workflow templates from catalogs.", no_args_is_help=True)
 NoCache = Annotated[

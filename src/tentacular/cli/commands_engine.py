@@ -1,8 +1,4 @@
-"""`tntc run` (local runs on the embedded engine) and `tntc dev` (engine with hot reload).
-
-`tntc run NAME` without ``--local`` triggers a deployed workflow; that belongs to
-the cluster commands (``commands_cluster.run_deployed``) when they are installed.
-"""
+"""`tntc run` (local runs on the embedded engine, or a deployed workflow) and `tntc dev` (hot reload)."""
 
 from __future__ import annotations
 
@@ -12,7 +8,14 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
-from tentacular.cli.common import finish, options_of, parse_input
+from tentacular.cli.common import (
+    event_printer,
+    finish,
+    options_of,
+    parse_input,
+    seconds_option,
+    target_options,
+)
 from tentacular.cli.output import CommandResult, progress
 
 
@@ -36,7 +39,7 @@ def run(
         Path | None, typer.Option("--secrets", help="Secrets file or directory (replaces the cascade).")
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Deployed runs: seconds to wait for the result.")
+        str | None, typer.Option("--timeout", help="Deployed runs: wait for the result (30s, 2m, seconds).")
     ] = None,
     no_guard: Annotated[  # D4 (guard engineer)
         bool, typer.Option("--no-guard", help="Local debugging only: disable the runtime permission guard.")
@@ -45,36 +48,20 @@ def run(
     if not local:
         _run_deployed(ctx, target, input_, timeout)
         return
+    from tentacular import engine
+
     payload = parse_input(input_)
-    import asyncio
-
-    from tentacular.engine.logs import LogSink
-    from tentacular.engine.startup import boot
-
-    log = LogSink()
-    from tentacular.engine.guard import guard_for  # D4: the guard is on for local runs too
-
-    resolver = _warn_secrets(ctx, Path(target or "."), secrets)
-    engine, _ = boot(
+    outcome = engine.run_local(
         target or ".",
+        input=payload,
         secrets_path=secrets,
-        log=log,
-        install_guard=guard_for(enabled=not no_guard, log=log),
-        secret_resolver=resolver,
+        guard=not no_guard,
+        secret_resolver=_secret_resolver(ctx, Path(target or "."), secrets),
+        on_event=event_printer(ctx),
     )
-    workflow = engine.revision.workflow
-    progress(options_of(ctx), f"Running {workflow.name} v{workflow.version} locally...")
-
-    async def once() -> Any:
-        try:
-            return await engine.run(payload)
-        finally:
-            await engine.services.http.aclose()
-
-    result = asyncio.run(once())
-    execution = result.to_dict()
+    workflow, execution = outcome.workflow, outcome.to_dict()
     duration = execution["timing"]["durationMs"]
-    if result.success:
+    if outcome.result.success:
         summary = f"{workflow.name}: {len(execution['outputs'])} node(s) succeeded in {duration} ms"
     else:
         summary = f"{workflow.name}: {len(execution['errors'])} node(s) failed"
@@ -89,7 +76,7 @@ def run(
         ctx,
         CommandResult(
             "run",
-            result.success,
+            outcome.result.success,
             summary,
             hints=hints,
             data={"workflow": workflow.name, "execution": execution},
@@ -98,20 +85,50 @@ def run(
     )
 
 
-def _warn_secrets(ctx: typer.Context, directory: Path, secrets: Path | None) -> Any:
+def _secret_resolver(ctx: typer.Context, directory: Path, secrets: Path | None) -> Any:
     """Missing or unused secret keys, once each, on stderr; the resolver the engine start uses."""
-    from tentacular.deploy._secrets_ops import local_run_secrets
+    from tentacular import deploy
 
-    resolver, warnings = local_run_secrets(directory, env=options_of(ctx).env, explicit=secrets)
+    resolver, warnings = deploy.local_run_secrets(directory, env=options_of(ctx).env, explicit=secrets)
     for warning in warnings:
         progress(options_of(ctx), f"warning: {warning}")
     return resolver
 
 
-def _run_deployed(ctx: typer.Context, target: str | None, input_: str | None, timeout: float | None) -> None:
-    from tentacular.cli.commands_cluster import run_deployed
+def _run_deployed(ctx: typer.Context, name: str | None, input_: str | None, timeout: str | None) -> None:
+    """``tntc run NAME``: trigger the deployed workflow once; the body is printed even when it fails (Q13)."""
+    from tentacular import deploy
+    from tentacular.errors import UsageError
 
-    run_deployed(ctx, target, input_text=input_, timeout=timeout)
+    if not name:
+        raise UsageError("tntc run needs a workflow name (or --local DIR)", hint="e.g. tntc run my-workflow")
+    report = deploy.run_deployed(
+        name,
+        target=target_options(ctx),
+        input=parse_input(input_),
+        timeout=seconds_option(timeout, default=deploy.DEFAULT_RUN_TIMEOUT),
+    )
+    outcome = report.outcome
+
+    def text(out: TextIO) -> None:
+        out.write(
+            (json.dumps(outcome.execution, indent=2) if outcome.execution else outcome.raw.rstrip()) + "\n"
+        )
+
+    passed = report.passed
+    summary = f"workflow {name} completed" if passed else f"workflow {name} returned success=false"
+    finish(
+        ctx,
+        CommandResult(
+            "run",
+            passed,
+            summary,
+            hints=[] if passed else [f"check deployment logs with: tntc logs {name}"],
+            data=report.to_dict(),
+            text=text,
+            show_status_line=False,
+        ),
+    )
 
 
 def dev(
@@ -126,25 +143,14 @@ def dev(
         bool, typer.Option("--no-guard", help="Local debugging only: disable the runtime permission guard.")
     ] = False,
 ) -> None:
-    import asyncio
+    from tentacular import engine
 
-    from tentacular.engine.logs import LogSink
-    from tentacular.engine.service import log_banner, serve
-    from tentacular.engine.startup import boot
-
-    log = LogSink()
-    from tentacular.engine.guard import guard_for  # D4: the guard is on for tntc dev too
-
-    resolver = _warn_secrets(ctx, directory, secrets)
-    engine, prepared = boot(
+    engine.serve_dev(
         directory,
+        host=host,
+        port=port,
         secrets_path=secrets,
-        secret_resolver=resolver,
-        listen=(host, port),
-        log=log,
-        install_guard=guard_for(enabled=not no_guard, log=log, hot_reload=True),
+        guard=not no_guard,
+        secret_resolver=_secret_resolver(ctx, directory, secrets),
     )
-    assert prepared.listener is not None
-    log_banner(engine, log, prepared.listener)
-    asyncio.run(serve(engine, prepared.listener, watch=True, grace_period=5.0))
     finish(ctx, CommandResult("dev", True, "dev server stopped", show_status_line=False))

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import Annotated, TextIO
 
 import typer
 
-from tentacular.cli.common import finish, options_of
+from tentacular.cli.common import finish, options_of, target_options
 from tentacular.cli.output import CommandResult
-
-if TYPE_CHECKING:
-    from tentacular.deploy.settings import DeployTarget
-    from tentacular.spec import LoadedWorkflow
 
 DirArgument = Annotated[Path, typer.Argument(help="Workflow directory.")]
 SecretsOption = Annotated[
@@ -33,7 +29,7 @@ def register(app: typer.Typer) -> None:
 
 
 def check(ctx: typer.Context, directory: DirArgument = Path(), secrets: SecretsOption = None) -> None:
-    from tentacular.deploy._secrets_ops import secrets_check
+    from tentacular.deploy import secrets_check
 
     report = secrets_check(directory, env=options_of(ctx).env, explicit=secrets)
     required, missing = report.required, report.missing
@@ -69,7 +65,7 @@ def init(
     directory: DirArgument = Path(),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing .secrets.yaml.")] = False,
 ) -> None:
-    from tentacular.deploy._secrets_ops import secrets_init
+    from tentacular.deploy import secrets_init
 
     created = secrets_init(directory, force=force)
 
@@ -93,14 +89,6 @@ def init(
     )
 
 
-def _target(ctx: typer.Context, directory: Path) -> tuple[LoadedWorkflow, DeployTarget]:
-    from tentacular.cli.commands_cluster import workflow_target
-    from tentacular.spec import load_workflow
-
-    loaded = load_workflow(directory)
-    return loaded, workflow_target(ctx, loaded, image=None, runtime_class=None, pull_policy=None)
-
-
 def _key_lines(keys: list[dict[str, str]], out: TextIO) -> None:
     width = max((len(k["ref"]) for k in keys), default=0)
     for key in keys:
@@ -108,10 +96,9 @@ def _key_lines(keys: list[dict[str, str]], out: TextIO) -> None:
 
 
 def diff(ctx: typer.Context, directory: DirArgument = Path(), secrets: SecretsOption = None) -> None:
-    from tentacular.deploy._secrets_sync import diff_secrets
+    from tentacular.deploy import secrets_diff
 
-    loaded, target = _target(ctx, directory)
-    result = diff_secrets(loaded, target, explicit=secrets)
+    result = secrets_diff(directory, target=target_options(ctx), explicit=secrets)
     data = result.to_dict()
     changes = result.differences
     summary = (
@@ -131,10 +118,9 @@ def diff(ctx: typer.Context, directory: DirArgument = Path(), secrets: SecretsOp
 
 
 def sync(ctx: typer.Context, directory: DirArgument = Path(), secrets: SecretsOption = None) -> None:
-    from tentacular.deploy._secrets_sync import sync_secrets
+    from tentacular.deploy import secrets_sync
 
-    loaded, target = _target(ctx, directory)
-    report = sync_secrets(loaded, target, explicit=secrets)
+    report = secrets_sync(directory, target=target_options(ctx), explicit=secrets)
     data = report.to_dict()
     secret = f"{report.diff.namespace}/{report.diff.secret}"
     if report.rolled:

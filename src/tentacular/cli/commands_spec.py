@@ -29,7 +29,7 @@ def version(ctx: typer.Context) -> None:
     import platform
 
     import tentacular
-    from tentacular.deploy.source import git_revision
+    from tentacular.deploy import git_revision
 
     number = tentacular.__version__
     python = platform.python_version()
@@ -72,7 +72,7 @@ def init(
         pulled = pull_template(from_, directory=directory, name=name, force=force)
         pulled_result(ctx, "init", pulled)
         return
-    from tentacular.scaffold import scaffold_workflow
+    from tentacular.spec import scaffold_workflow
 
     created = scaffold_workflow(name, directory or workspace_target(name), force=force, lang=lang)
 
@@ -107,7 +107,7 @@ def validate(ctx: typer.Context, directory: DirArgument = Path()) -> None:
         count = len(check.errors)
         raise SpecError(f"{check.file} has {count} error{'s' if count != 1 else ''}", check.issues)
     typescript = _check_typescript(check)
-    from tentacular.deploy._secrets_ops import secret_warnings
+    from tentacular.deploy import secret_warnings
 
     result = _validation_result(check, secret_warnings(check.file.parent, env=options_of(ctx).env))
     if typescript is not None:
@@ -211,8 +211,7 @@ def visualize(
         typer.Option("--write", help="Write workflow-diagram.md (and contract-summary.md with --rich)."),
     ] = False,
 ) -> None:
-    from tentacular.spec import load_workflow
-    from tentacular.spec.visualize import contract_summary, mermaid_diagram
+    from tentacular.spec import contract_summary, load_workflow, mermaid_diagram
 
     loaded = load_workflow(directory)
     diagram = mermaid_diagram(loaded.workflow, rich=rich)
@@ -249,7 +248,7 @@ def visualize(
 
 
 def schema(ctx: typer.Context) -> None:
-    from tentacular.spec.schema import workflow_json_schema
+    from tentacular.spec import workflow_json_schema
 
     document = workflow_json_schema()
     finish(

@@ -1,4 +1,4 @@
-"""`tntc test`: fixture node tests, the pipeline test, contract drift, and `--live` hand-off."""
+"""`tntc test`: fixture node tests, the pipeline test, contract drift, and `--live` on a cluster."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from tentacular.cli.common import finish, options_of
-from tentacular.cli.output import CommandResult, GlobalOptions, progress
+from tentacular.cli.common import event_printer, finish, options_of, seconds_option, target_options
+from tentacular.cli.output import CommandResult
 
 if TYPE_CHECKING:
-    from tentacular.testing.drift import Enforcement
-    from tentacular.testing.results import TestReport
+    from tentacular.testing import TestReport
 
 
 def register(app: typer.Typer) -> None:
@@ -37,21 +36,32 @@ def test(
     ] = False,
     keep: Annotated[bool, typer.Option("--keep", help="With --live: leave the deployment in place.")] = False,
     timeout: Annotated[
-        str, typer.Option("--timeout", help="With --live: readiness and run timeout (e.g. 120s, 2m).")
-    ] = "120s",
+        str | None, typer.Option("--timeout", help="With --live: readiness and run timeout (e.g. 120s, 2m).")
+    ] = None,
 ) -> None:
-    options = options_of(ctx)
-    if live:
-        _live(ctx, target, keep=keep, timeout=timeout, warn=warn)
-        return
-    from tentacular.testing.runner import run_tests
+    from tentacular import deploy
 
-    report = run_tests(target, pipeline=pipeline, enforcement=_enforcement(options, warn))
-    finish(ctx, _result(report))
+    if live:
+        from tentacular.cli.render_deploy import live_test_result
+
+        where = target_options(ctx)
+        options = deploy.LiveTestOptions(
+            env=where.env,
+            namespace=where.namespace,
+            keep=keep,
+            warn=warn,
+            timeout=seconds_option(timeout, default=deploy.DEFAULT_DEPLOY_TIMEOUT),
+        )
+        finish(ctx, live_test_result(deploy.live_test(target, options, on_event=event_printer(ctx))))
+        return
+    from tentacular import testing
+
+    enforcement = deploy.enforcement_for(env=options_of(ctx).env, warn=warn, on_event=event_printer(ctx))
+    finish(ctx, _result(testing.run_tests(target, pipeline=pipeline, enforcement=enforcement)))
 
 
 def _result(report: TestReport) -> CommandResult:
-    from tentacular.testing.report import render_report
+    from tentacular import testing
 
     hints: list[str] = []
     if report.drift.failed:
@@ -60,42 +70,6 @@ def _result(report: TestReport) -> CommandResult:
         hints.append("add fixtures in tests/fixtures/<node>.json for the nodes without tests")
 
     def text(out: TextIO) -> None:
-        render_report(report, out)
+        testing.render_report(report, out)
 
     return CommandResult("test", report.ok, report.summary, hints=hints, data=report.to_dict(), text=text)
-
-
-def _enforcement(options: GlobalOptions, warn: bool) -> Enforcement:
-    """``--warn`` wins; else the environment's ``enforcement`` (Q6); else strict."""
-    if warn:
-        return "audit"
-    try:
-        from tentacular.deploy.settings import environment_name, load_settings
-    except ImportError:  # the deploy layer is optional for mock tests
-        return "strict"
-    name = environment_name(options.env)
-    if not name:
-        return "strict"
-    settings = load_settings()
-    if not settings.has_environment(name):
-        progress(options, f'warning: environment "{name}" not found in config; using strict enforcement')
-        return "strict"
-    return settings.environment(name).enforcement
-
-
-def _live(ctx: typer.Context, target: str, *, keep: bool, timeout: str, warn: bool) -> None:
-    from tentacular.errors import UsageError
-    from tentacular.spec.model import duration_seconds
-
-    try:
-        seconds = float(timeout) if timeout.replace(".", "", 1).isdigit() else duration_seconds(timeout)
-    except ValueError:
-        raise UsageError(f'invalid --timeout "{timeout}"', hint="e.g. --timeout 120s or 2m") from None
-    try:
-        from tentacular.cli.commands_cluster import run_live_test
-    except ImportError:
-        raise UsageError(
-            "tntc test --live is not available in this build (no cluster commands installed)",
-            hint="run the mock tests without --live, or deploy with: tntc deploy",
-        ) from None
-    run_live_test(ctx, target, keep=keep, timeout=seconds, warn=warn)

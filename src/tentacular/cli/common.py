@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tentacular.cli.output import CommandResult, GlobalOptions, emit
+from tentacular.cli.output import CommandResult, GlobalOptions, emit, progress
+
+if TYPE_CHECKING:
+    from tentacular.deploy import TargetOptions
+    from tentacular.events import Event
 
 
 def options_of(ctx: typer.Context) -> GlobalOptions:
@@ -48,3 +53,40 @@ def parse_input(value: Any) -> Any:
             hint='e.g. --input \'{"text": "hi"}\' or --input @input.json',
         ) from None
     return {} if parsed is None else parsed
+
+
+def target_options(ctx: typer.Context) -> TargetOptions:
+    """The global ``--env`` / ``-n`` flags as the deploy face's options."""
+    from tentacular.deploy import TargetOptions
+
+    options = options_of(ctx)
+    return TargetOptions(env=options.env, namespace=options.namespace)
+
+
+def event_printer(ctx: typer.Context) -> Callable[[Event], None]:
+    """The one progress callback the layers report through: status lines on stderr."""
+    options = options_of(ctx)
+
+    def show(event: Event) -> None:
+        progress(options, f"⚠ {event.message}" if event.level == "warning" else event.message)
+
+    return show
+
+
+def seconds_option(value: str | float | None, *, default: float, flag: str = "--timeout") -> float:
+    """A duration flag: ``30s``, ``2m``, ``1h`` or plain seconds (``90``, ``1.5``)."""
+    from tentacular.errors import UsageError
+    from tentacular.spec import duration_seconds
+
+    if value is None:
+        return default
+    if isinstance(value, int | float):
+        return float(value)
+    text = value.strip()
+    try:
+        seconds = float(text) if text.replace(".", "", 1).isdigit() else duration_seconds(text)
+    except ValueError:
+        raise UsageError(f'invalid {flag} "{value}"', hint=f"e.g. {flag} 30s, 2m or 90") from None
+    if seconds <= 0:
+        raise UsageError(f"{flag} must be positive, got {value!r}", hint=f"e.g. {flag} 30s") from None
+    return seconds

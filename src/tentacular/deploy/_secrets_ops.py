@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tentacular.deploy.settings import DeployTarget, Environment, Settings, environment_name, load_settings
+from tentacular.deploy._settings import DeployTarget, Environment, Settings, environment_name, load_settings
 from tentacular.engine._secret_check import InitResult, SecretsReport, check_secrets, init_secrets
 from tentacular.engine._secret_providers import SecretResolver, is_secret_uri, parse_secret_uri
 from tentacular.engine._secret_sources import (

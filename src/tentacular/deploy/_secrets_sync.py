@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from tentacular.deploy._kube.client import DEPLOYMENT, SECRET, KubeClient, connect
+from tentacular.deploy._plan import render_objects
+from tentacular.deploy._secret_manifest import PROVENANCE_ANNOTATION
 from tentacular.deploy._secrets_ops import provisioned_secrets
-from tentacular.deploy.kube.client import DEPLOYMENT, SECRET, KubeClient, connect
-from tentacular.deploy.plan import render_objects
-from tentacular.deploy.secret_manifest import PROVENANCE_ANNOTATION
-from tentacular.deploy.settings import DeployTarget
+from tentacular.deploy._settings import DeployTarget
 from tentacular.engine._secret_sources import ResolvedSecrets
 from tentacular.errors import ClusterNotFoundError, SecretsError
 from tentacular.spec import LoadedWorkflow

@@ -1,20 +1,36 @@
-"""The runtime: node loading, context, secrets, executor, HTTP server and triggers."""
+"""The runtime: node loading, context, secrets, executor, HTTP server and triggers.
 
-from __future__ import annotations
+This is the face the layers above use; everything else in the package is private.
+The face is lazy: ``python -m tentacular.engine`` and the pod's start-up load only
+what they use.
+"""
 
-from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tentacular._lazy import lazy_exports
+
 if TYPE_CHECKING:
-    from tentacular.engine._deno.check import TypeScriptCheck
+    from tentacular.engine._deno.check import TypeScriptCheck, check_typescript_nodes
+    from tentacular.engine._executor import ExecutionResult
+    from tentacular.engine._local import LocalRun, run_local, serve_dev
 
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "ExecutionResult": "_executor",
+        "LocalRun": "_local",
+        "TypeScriptCheck": "_deno.check",
+        "check_typescript_nodes": "_deno.check",
+        "run_local": "_local",
+        "serve_dev": "_local",
+    },
+)
 
-def check_typescript_nodes(directory: Path, node_paths: Mapping[str, str]) -> TypeScriptCheck:
-    """``tntc validate``: every ``.ts`` node parses and default-exports a function (Deno if present)."""
-    from tentacular.engine._deno.check import check_typescript_nodes as check
-
-    return check(directory, node_paths)
-
-
-__all__ = ["check_typescript_nodes"]
+__all__ = [
+    "ExecutionResult",
+    "LocalRun",
+    "TypeScriptCheck",
+    "check_typescript_nodes",
+    "run_local",
+    "serve_dev",
+]

@@ -1,7 +1,7 @@
-"""`python -m tentacular.engine`: see tentacular.engine.service."""
+"""`python -m tentacular.engine`: see tentacular.engine._service."""
 
 import sys
 
-from tentacular.engine.service import main
+from tentacular.engine._service import main
 
 sys.exit(main())

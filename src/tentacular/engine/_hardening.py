@@ -39,11 +39,11 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from tentacular.engine.guard_files import fd_path
+from tentacular.engine._guard_files import fd_path
 from tentacular.errors import GuardViolation
 
 if TYPE_CHECKING:
-    from tentacular.engine.guard import RuntimeGuard
+    from tentacular.engine._guard import RuntimeGuard
 
 Handler = Callable[[tuple[Any, ...]], None]
 
@@ -260,7 +260,7 @@ def _restrict_extension_origins(guard: RuntimeGuard) -> None:
     """Compiled modules come from the interpreter and installed packages, not from /tmp."""
     import importlib.machinery
 
-    from tentacular.engine.guard_files import python_read_paths
+    from tentacular.engine._guard_files import python_read_paths
 
     loader = importlib.machinery.ExtensionFileLoader
     create = loader.create_module

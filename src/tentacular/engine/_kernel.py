@@ -32,9 +32,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from tentacular.engine._guard_files import DEVICE_WRITE_PATHS, SYSTEM_READ_PATHS, python_read_paths
 from tentacular.engine._landlock import LandlockPlan
-from tentacular.engine.guard_files import DEVICE_WRITE_PATHS, SYSTEM_READ_PATHS, python_read_paths
-from tentacular.spec.policy import HostGrant, RuntimePolicy
+from tentacular.spec._policy import HostGrant, RuntimePolicy
 
 # What the dynamic loader and libc read when a node imports a compiled module late.
 LOADER_READ_PATHS: tuple[str, ...] = (

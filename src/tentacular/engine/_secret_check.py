@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from tentacular.engine._secret_providers import SecretResolver, is_secret_uri, parse_secret_uri
 from tentacular.engine._secret_sources import gather_local
-from tentacular.engine.secrets import SHARED_PREFIX, find_repo_root
+from tentacular.engine._secrets import SHARED_PREFIX, find_repo_root
 from tentacular.errors import SecretsError
 from tentacular.spec import load_workflow
 from tentacular.spec._secret_refs import SecretRequirement, required_secrets

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tentacular.engine._secret_providers import SecretResolver, is_secret_uri, parse_secret_uri
-from tentacular.engine.secrets import (
+from tentacular.engine._secrets import (
     SHARED_PREFIX,
     Secrets,
     _read_shared,

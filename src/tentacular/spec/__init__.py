@@ -1,10 +1,16 @@
-"""The pure spec layer: workflow.yaml model, validation, DAG and derived artifacts."""
+"""The pure spec layer: workflow.yaml model, validation, DAG and derived artifacts.
 
-from tentacular.spec.dag import Dag
-from tentacular.spec.denoflags import deno_permission_flags, net_grants
-from tentacular.spec.derive import DerivedArtifacts, derive
-from tentacular.spec.issues import SpecIssue
-from tentacular.spec.loader import (
+This is the face the layers above use; everything else in the package is private.
+"""
+
+from typing import TYPE_CHECKING
+
+from tentacular._lazy import lazy_exports
+from tentacular.spec._dag import Dag
+from tentacular.spec._denoflags import deno_permission_flags, net_grants
+from tentacular.spec._derive import DerivedArtifacts, derive, secret_inventory
+from tentacular.spec._issues import SpecIssue
+from tentacular.spec._loader import (
     WORKFLOW_FILE,
     LoadedWorkflow,
     WorkflowCheck,
@@ -13,11 +19,35 @@ from tentacular.spec.loader import (
     parse_workflow,
     resolve_workflow_file,
 )
-from tentacular.spec.model import Contract, Dependency, NodeSpec, Workflow
-from tentacular.spec.policy import RuntimePolicy, runtime_policy
+from tentacular.spec._model import (
+    WORKFLOW_NAME_RE,
+    Contract,
+    Dependency,
+    NodeSpec,
+    Workflow,
+    duration_seconds,
+)
+from tentacular.spec._policy import RuntimePolicy, runtime_policy
+
+if TYPE_CHECKING:
+    from tentacular.spec._scaffold import ScaffoldResult, scaffold_workflow
+    from tentacular.spec._schema import workflow_json_schema
+    from tentacular.spec._visualize import contract_summary, mermaid_diagram
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "ScaffoldResult": "_scaffold",
+        "scaffold_workflow": "_scaffold",
+        "workflow_json_schema": "_schema",
+        "contract_summary": "_visualize",
+        "mermaid_diagram": "_visualize",
+    },
+)
 
 __all__ = [
     "WORKFLOW_FILE",
+    "WORKFLOW_NAME_RE",
     "Contract",
     "Dag",
     "Dependency",
@@ -25,15 +55,22 @@ __all__ = [
     "LoadedWorkflow",
     "NodeSpec",
     "RuntimePolicy",
+    "ScaffoldResult",
     "SpecIssue",
     "Workflow",
     "WorkflowCheck",
     "check_workflow",
+    "contract_summary",
     "deno_permission_flags",
     "derive",
+    "duration_seconds",
     "load_workflow",
+    "mermaid_diagram",
     "net_grants",
     "parse_workflow",
     "resolve_workflow_file",
     "runtime_policy",
+    "scaffold_workflow",
+    "secret_inventory",
+    "workflow_json_schema",
 ]

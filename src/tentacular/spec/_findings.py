@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tentacular.spec.yamlsource import PathKey
+from tentacular.spec._yamlsource import PathKey
 
 
 @dataclass(frozen=True)

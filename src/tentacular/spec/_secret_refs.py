@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tentacular.spec.model import Workflow
+from tentacular.spec._model import Workflow
 
 Origin = Literal["contract", "code"]
 _CONTEXT_NAMES = frozenset({"ctx", "context"})

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from tentacular.spec.fields import (
+from tentacular.spec._fields import (
     SECRET_REF_RE,
     CronSchedule,
     Duration,

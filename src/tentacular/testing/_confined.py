@@ -84,7 +84,7 @@ def _child(
     code = 1
     captured = io.StringIO()
     try:
-        from tentacular.engine.guard import confine_process
+        from tentacular.engine._guard import confine_process
 
         sys.stdout = sys.stderr = captured
         confine_process(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tentacular.errors import GuardViolation, TypeScriptNodeError
-from tentacular.spec.policy import DEFAULT_ENV_ALLOW, DEFAULT_ENV_PREFIXES
+from tentacular.spec._policy import DEFAULT_ENV_ALLOW, DEFAULT_ENV_PREFIXES
 
 _NO_CONTRACT_CHANGE = "no contract entry allows it"
 

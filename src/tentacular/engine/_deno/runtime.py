@@ -22,7 +22,7 @@ from typing import Any
 from tentacular.engine._deno.client import DenoClient
 from tentacular.engine._deno.launcher import current_launcher
 from tentacular.engine._deno.process import WorkerGone
-from tentacular.engine.secrets import CLUSTER_SECRETS_DIR
+from tentacular.engine._secrets import CLUSTER_SECRETS_DIR
 from tentacular.errors import NodeLoadError, TentacularError
 from tentacular.spec import RuntimePolicy, deno_permission_flags, load_workflow, runtime_policy
 

@@ -34,12 +34,12 @@ from tentacular.engine._telemetry._metrics import (
 )
 from tentacular.engine._telemetry._settings import TelemetrySettings, resolve_settings
 from tentacular.engine._telemetry._usage import RunUsage, UsageRecord, usage_record
-from tentacular.spec.policy import HostGrant
-from tentacular.spec.telemetry import parse_endpoint
+from tentacular.spec._policy import HostGrant
+from tentacular.spec._telemetry import parse_endpoint
 
 if TYPE_CHECKING:
     from tentacular.engine._telemetry._tracing import Tracing
-    from tentacular.spec.model import Workflow
+    from tentacular.spec._model import Workflow
 
 __all__ = [
     "CURRENT_ATTEMPT",
@@ -98,7 +98,7 @@ def trigger_from_headers(headers: Iterable[tuple[bytes, bytes]]) -> str:
 
 def guard_refusal_kind(error: BaseException) -> str | None:
     """``network``/``file``/``process``/``ffi``/``other`` when ``error`` is (or wraps) a guard refusal."""
-    from tentacular.engine.executor import wrapped_guard_refusal
+    from tentacular.engine._executor import wrapped_guard_refusal
 
     message = wrapped_guard_refusal(error)
     if message is None:

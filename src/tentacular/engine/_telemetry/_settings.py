@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tentacular.errors import TelemetryConfigError
-from tentacular.spec.telemetry import TelemetrySpec, parse_endpoint
+from tentacular.spec._telemetry import TelemetrySpec, parse_endpoint
 
 DEFAULT_EXPORT_TIMEOUT = 5.0
 

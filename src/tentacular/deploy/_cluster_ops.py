@@ -1,0 +1,199 @@
+"""The deploy face's cluster operations besides deploying: run, undeploy, status, list, logs,
+audit and cluster check. Each resolves its target once and closes its client on every path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tentacular.deploy._kube.audit import audit_workflow
+from tentacular.deploy._kube.checks import Check, run_checks
+from tentacular.deploy._kube.client import connect
+from tentacular.deploy._kube.inspect import list_workflows as _list_workflows
+from tentacular.deploy._kube.inspect import pick_pod, workflow_status
+from tentacular.deploy._kube.trigger import RunOutcome, trigger_workflow
+from tentacular.deploy._operations import resolve_target
+from tentacular.deploy._options import DEFAULT_RUN_TIMEOUT, TargetOptions
+from tentacular.deploy._plan import local_secrets_for, render_objects
+from tentacular.deploy._settings import DEFAULT_RUNTIME_CLASS, DeployTarget, load_settings
+from tentacular.errors import InputError
+from tentacular.events import Event, EventSink, ignore_events
+from tentacular.spec import check_workflow, load_workflow, secret_inventory
+
+
+def _target(options: TargetOptions) -> DeployTarget:
+    return resolve_target(load_settings(), options)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """``tntc run NAME``: one run of a deployed workflow; the body is kept even when it failed (Q13)."""
+
+    name: str
+    namespace: str
+    outcome: RunOutcome
+
+    @property
+    def passed(self) -> bool:
+        outcome = self.outcome
+        return outcome.success or (outcome.execution is None and outcome.phase == "Succeeded")
+
+    def to_dict(self) -> dict[str, Any]:
+        execution = self.outcome.execution or {"raw": self.outcome.raw}
+        return {"name": self.name, "namespace": self.namespace, "execution": execution}
+
+
+def run_deployed(
+    name: str, *, target: TargetOptions, input: Any, timeout: float = DEFAULT_RUN_TIMEOUT
+) -> RunReport:
+    resolved = _target(target)
+    namespace = resolved.namespace.value
+    with connect(resolved.cluster) as kube:
+        outcome = trigger_workflow(kube, name, namespace, input, timeout=timeout)
+    return RunReport(name, namespace, outcome)
+
+
+@dataclass(frozen=True)
+class UndeployReport:
+    name: str
+    namespace: str
+    removed: list[str] = field(default_factory=list)
+    cancelled: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.cancelled:
+            return {"removed": []}
+        return {"name": self.name, "namespace": self.namespace, "removed": self.removed}
+
+
+Confirm = Callable[[str, str], bool]
+
+
+def undeploy(
+    name: str,
+    *,
+    target: TargetOptions,
+    confirm: Confirm | None = None,
+    on_event: EventSink = ignore_events,
+) -> UndeployReport:
+    """Remove everything the workflow created; ``confirm(name, namespace)`` may still say no."""
+    resolved = _target(target)
+    namespace = resolved.namespace.value
+    if confirm is not None and not confirm(name, namespace):
+        return UndeployReport(name, namespace, cancelled=True)
+    from tentacular.deploy._kube.apply import remove_workflow
+
+    with connect(resolved.cluster) as kube:
+        removed = remove_workflow(
+            kube, name, namespace, on_action=lambda a: on_event(Event(f"  deleted {a.ref}"))
+        )
+    return UndeployReport(name, namespace, [a.ref for a in removed])
+
+
+def status(name: str, *, target: TargetOptions, detail: bool = False) -> dict[str, Any]:
+    resolved = _target(target)
+    with connect(resolved.cluster) as kube:
+        return workflow_status(kube, name, resolved.namespace.value, detail=detail)
+
+
+@dataclass(frozen=True)
+class WorkflowList:
+    namespace: str | None  # None: every namespace
+    workflows: list[dict[str, Any]]
+
+
+def list_workflows(*, target: TargetOptions, all_namespaces: bool = False) -> WorkflowList:
+    resolved = _target(target)
+    namespace = None if all_namespaces else resolved.namespace.value
+    with connect(resolved.cluster) as kube:
+        return WorkflowList(namespace, _list_workflows(kube, namespace))
+
+
+@dataclass(frozen=True)
+class LogStream:
+    pod: str
+    namespace: str
+    lines: Iterator[str]
+
+
+@contextmanager
+def logs(name: str, *, target: TargetOptions, tail: int = 100, follow: bool = False) -> Iterator[LogStream]:
+    """The log lines of the workflow's pod; the connection lives as long as the ``with`` block."""
+    resolved = _target(target)
+    namespace = resolved.namespace.value
+    with connect(resolved.cluster) as kube:
+        pod = pick_pod(kube, name, namespace)
+        yield LogStream(pod, namespace, kube.pod_log(pod, namespace, tail=tail, follow=follow))
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    workflow: str
+    namespace: str
+    audit: dict[str, Any]
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.audit["overall"] == "pass")
+
+
+def audit(directory: str | Path, *, target: TargetOptions) -> AuditReport:
+    """Compare what is deployed with what a deploy of ``directory`` would apply."""
+    loaded = load_workflow(directory)
+    if loaded.workflow.contract is None:
+        raise InputError(
+            "workflow has no contract section - audit requires contract", hint="add a contract block"
+        )
+    resolved = resolve_target(load_settings(), target, loaded=loaded)
+    namespace = resolved.namespace.value
+    expected = render_objects(loaded, resolved, local_secrets_for(loaded, resolved))
+    with connect(resolved.cluster) as kube:
+        report = audit_workflow(kube, loaded.workflow, expected, namespace)
+    return AuditReport(loaded.workflow.name, namespace, report)
+
+
+@dataclass(frozen=True)
+class ClusterCheckReport:
+    namespace: str
+    checks: list[Check]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"namespace": self.namespace, "checks": [c.to_dict() for c in self.checks]}
+
+
+def cluster_check(
+    *, target: TargetOptions, directory: str | Path = ".", fix: bool = False
+) -> ClusterCheckReport:
+    """API, namespace, RuntimeClass, RBAC and (with a workflow in ``directory``) its Secret."""
+    resolved = _target(target)
+    namespace = resolved.namespace.value
+    secret_names: list[str] = []
+    note = None
+    try:
+        checked = check_workflow(directory)
+    except InputError:  # no workflow here is normal for a cluster check
+        checked = None
+    if checked is not None and checked.workflow is not None:
+        if secret_inventory(checked.workflow):
+            secret_names = [f"{checked.workflow.name}-secrets"]
+    else:
+        note = "No workflow spec found; secret reference check skipped"
+    with connect(resolved.cluster) as kube:
+        checks = run_checks(
+            kube,
+            namespace,
+            runtime_class=resolved.runtime_class.value or DEFAULT_RUNTIME_CLASS,
+            runtime_class_required=False,
+            secret_names=secret_names,
+            fix=fix,
+        )
+    if note and checks[-1].name == "Secret references":
+        checks[-1].warning = note
+    return ClusterCheckReport(namespace, checks)

@@ -1,0 +1,279 @@
+"""A thin dict-in/dict-out wrapper over lightkube: connection, apply, get, list, delete, logs, SSAR.
+
+Everything here speaks plain Kubernetes JSON objects so the layers above never
+depend on lightkube's model classes, and every failure leaves as a ClusterError.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tentacular.deploy._kind import kubeconfig_paths
+from tentacular.deploy._kube.errors import config_error, is_not_found, translate
+from tentacular.deploy._settings import ClusterTarget
+
+FIELD_MANAGER = "tntc"
+API_TIMEOUT_SECONDS = 30.0
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, order=True)
+class Kind:
+    api_version: str
+    kind: str
+
+    @property
+    def group(self) -> str:
+        return self.api_version.split("/")[0] if "/" in self.api_version else ""
+
+
+CONFIG_MAP = Kind("v1", "ConfigMap")
+SECRET = Kind("v1", "Secret")
+SERVICE = Kind("v1", "Service")
+POD = Kind("v1", "Pod")
+EVENT = Kind("v1", "Event")
+NAMESPACE = Kind("v1", "Namespace")
+SERVICE_ACCOUNT = Kind("v1", "ServiceAccount")
+DEPLOYMENT = Kind("apps/v1", "Deployment")
+CRON_JOB = Kind("batch/v1", "CronJob")
+NETWORK_POLICY = Kind("networking.k8s.io/v1", "NetworkPolicy")
+RUNTIME_CLASS = Kind("node.k8s.io/v1", "RuntimeClass")
+CLUSTER_ROLE = Kind("rbac.authorization.k8s.io/v1", "ClusterRole")
+CLUSTER_ROLE_BINDING = Kind("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")
+CLUSTER_SCOPED = frozenset({NAMESPACE, RUNTIME_CLASS, CLUSTER_ROLE, CLUSTER_ROLE_BINDING})
+
+
+def kind_of(obj: Mapping[str, Any]) -> Kind:
+    return Kind(str(obj["apiVersion"]), str(obj["kind"]))
+
+
+def describe(obj: Mapping[str, Any]) -> str:
+    """``Kind/name`` as kubectl prints it."""
+    return f"{obj['kind']}/{obj['metadata']['name']}"
+
+
+def _resource_class(kind: Kind) -> Any:
+    from lightkube.codecs import resource_registry
+
+    return resource_registry.load(kind.api_version, kind.kind)
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
+
+
+class KubeClient:
+    """One connection to one cluster context."""
+
+    def __init__(self, client: Any, *, server: str, context: str | None) -> None:
+        self._client = client
+        self.server = server
+        self.context = context
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> KubeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, action: str, namespace: str | None, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except Exception as exc:
+            raise translate(exc, action, server=self.server, namespace=namespace) from None
+
+    def server_version(self) -> dict[str, Any]:
+        # lightkube has no /version helper; its underlying httpx client is the one honest way to ask.
+        http = self._client._client._client
+
+        def fetch() -> dict[str, Any]:
+            response = http.get("/version")
+            response.raise_for_status()
+            return dict(response.json())
+
+        return self._call("read server version", None, fetch)
+
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        resource = _resource_class(kind)
+        try:
+            found = self._client.get(resource, name, namespace=_scope(kind, namespace))
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise translate(
+                exc, f"read {kind.kind}/{name}", server=self.server, namespace=namespace
+            ) from None
+        return _plain(found)
+
+    def list(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        fields: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """``namespace=None`` lists across all namespaces (for namespaced kinds)."""
+        resource = _resource_class(kind)
+        scope = "*" if namespace is None and kind not in CLUSTER_SCOPED else _scope(kind, namespace)
+        return self._call(
+            f"list {kind.kind}",
+            namespace,
+            lambda: [
+                _plain(item)
+                for item in self._client.list(
+                    resource,
+                    namespace=scope,
+                    labels=dict(labels or {}) or None,
+                    fields=dict(fields or {}) or None,
+                )
+            ],
+        )
+
+    def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """Server-side apply as field manager ``tntc`` (D6); tntc owns what it generates, so force."""
+        from lightkube.codecs import from_dict
+
+        namespace = obj.get("metadata", {}).get("namespace")
+        typed = from_dict(dict(obj))
+        applied = self._call(
+            f"apply {describe(obj)}",
+            namespace,
+            lambda: self._client.apply(typed, field_manager=FIELD_MANAGER, force=True),
+        )
+        return _plain(applied)
+
+    def patch(
+        self, kind: Kind, name: str, namespace: str | None, patch: Mapping[str, Any], *, field_manager: str
+    ) -> dict[str, Any]:
+        """A strategic merge patch (what ``kubectl rollout restart`` sends) for one small change."""
+        from lightkube.types import PatchType
+
+        resource = _resource_class(kind)
+        patched = self._call(
+            f"patch {kind.kind}/{name}",
+            namespace,
+            lambda: self._client.patch(
+                resource,
+                name,
+                dict(patch),
+                namespace=_scope(kind, namespace),
+                patch_type=PatchType.STRATEGIC,
+                field_manager=field_manager,
+            ),
+        )
+        return _plain(patched)
+
+    def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        from lightkube.codecs import from_dict
+
+        namespace = obj.get("metadata", {}).get("namespace")
+        typed = from_dict(dict(obj))
+        label = describe(obj) if obj.get("metadata", {}).get("name") else obj["kind"]
+        created = self._call(f"create {label}", namespace, lambda: self._client.create(typed))
+        return _plain(created)
+
+    def delete(self, kind: Kind, name: str, namespace: str | None = None) -> bool:
+        """Delete one object; False when it was already gone."""
+        from lightkube.types import CascadeType
+
+        resource = _resource_class(kind)
+        try:
+            # Background: the object goes now and its pods follow, so an immediate redeploy never
+            # meets an object stuck in foreground deletion.
+            self._client.delete(
+                resource, name, namespace=_scope(kind, namespace), cascade=CascadeType.BACKGROUND
+            )
+        except Exception as exc:
+            if is_not_found(exc):
+                return False
+            raise translate(
+                exc, f"delete {kind.kind}/{name}", server=self.server, namespace=namespace
+            ) from None
+        return True
+
+    def pod_log(
+        self, name: str, namespace: str, *, tail: int | None = None, follow: bool = False
+    ) -> Iterator[str]:
+        lines = self._call(
+            f"read logs of Pod/{name}",
+            namespace,
+            lambda: self._client.log(name, namespace=namespace, tail_lines=tail, follow=follow),
+        )
+        try:
+            yield from lines
+        except Exception as exc:
+            raise translate(
+                exc, f"stream logs of Pod/{name}", server=self.server, namespace=namespace
+            ) from None
+
+    def can_i(self, verb: str, kind: Kind, resource: str, namespace: str) -> bool:
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {
+                "resourceAttributes": {
+                    "namespace": namespace,
+                    "verb": verb,
+                    "group": kind.group,
+                    "resource": resource,
+                }
+            },
+        }
+        answer = self.create(review)
+        return bool((answer.get("status") or {}).get("allowed"))
+
+
+def _scope(kind: Kind, namespace: str | None) -> str | None:
+    return None if kind in CLUSTER_SCOPED else namespace
+
+
+def connect(target: ClusterTarget, *, timeout: float = API_TIMEOUT_SECONDS) -> KubeClient:
+    """Explicit kubeconfig (+context) > context in $KUBECONFIG/~/.kube/config > in-cluster > default file."""
+    import httpx2
+    from lightkube import Client, KubeConfig
+    from lightkube.core.exceptions import ConfigError
+
+    config: Any
+    try:
+        if target.kubeconfig is not None or target.context is not None:
+            config = KubeConfig.from_file(_file_for(target)).get(target.context)
+        else:
+            try:
+                config = KubeConfig.from_service_account().get()
+            except ConfigError:
+                config = KubeConfig.from_file(_file_for(target)).get()
+    except ConfigError as exc:
+        raise config_error(exc, target.context or "current context") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise config_error(f"{type(exc).__name__}: {exc}", str(target.kubeconfig or "kubeconfig")) from None
+    try:
+        client = Client(config, timeout=httpx2.Timeout(timeout), field_manager=FIELD_MANAGER)
+    except (ConfigError, OSError, ValueError) as exc:
+        raise config_error(exc, config.context_name) from None
+    return KubeClient(client, server=str(config.cluster.server), context=config.context_name)
+
+
+def _file_for(target: ClusterTarget) -> Path:
+    """With a multi-file $KUBECONFIG, the first file that defines the wanted context."""
+    files = kubeconfig_paths(target.kubeconfig, os.environ)
+    if len(files) == 1 or target.context is None:
+        return files[0]
+    import yaml
+
+    for path in files:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        names = {entry.get("name") for entry in data.get("contexts") or [] if isinstance(entry, dict)}
+        if target.context in names:
+            return path
+    return files[0]

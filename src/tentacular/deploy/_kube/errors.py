@@ -1,0 +1,116 @@
+"""Turn lightkube/httpx failures into the ClusterError family, each with a hint (D6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tentacular.errors import (
+    ClusterAuthError,
+    ClusterConflictError,
+    ClusterError,
+    ClusterForbiddenError,
+    ClusterInvalidError,
+    ClusterNotFoundError,
+    ClusterUnreachableError,
+)
+
+
+def _status_of(exc: BaseException) -> tuple[int | None, str]:
+    """HTTP status and the API's own message, from an ApiError or a plain HTTPStatusError."""
+    status = getattr(exc, "status", None)
+    if status is not None and getattr(status, "code", None) is not None:
+        return int(status.code), str(getattr(status, "message", "") or exc)
+    response = getattr(exc, "response", None)
+    if response is not None:
+        return int(response.status_code), response.reason_phrase or str(exc)
+    return None, str(exc)
+
+
+def translate(
+    exc: BaseException, action: str, *, server: str | None = None, namespace: str | None = None
+) -> ClusterError:
+    """Map one failure of ``action`` (e.g. "apply Deployment/x") to a ClusterError with a hint."""
+    import httpx2
+
+    where = f" at {server}" if server else ""
+    if isinstance(exc, ClusterError):
+        return exc
+    if isinstance(exc, httpx2.HTTPStatusError):
+        code, message = _status_of(exc)
+        return _by_status(code or 0, message, action, namespace)
+    from lightkube.core.exceptions import ConfigError as LightkubeConfigError
+
+    if isinstance(exc, LightkubeConfigError):
+        # Raised mid-request when an exec credential plugin fails: usually expired cloud credentials.
+        return ClusterAuthError(
+            f"{action}: cannot obtain credentials: {exc}",
+            hint="your cluster credentials could not be refreshed; log in to your cluster provider again",
+        )
+    if isinstance(exc, httpx2.TimeoutException):
+        return ClusterUnreachableError(
+            f"{action}: the Kubernetes API{where} did not answer in time",
+            hint="check the cluster is up and reachable: kubectl cluster-info",
+        )
+    if isinstance(exc, httpx2.TransportError):
+        return ClusterUnreachableError(
+            f"{action}: cannot reach the Kubernetes API{where} ({type(exc).__name__})",
+            hint="is the cluster running and the context right? check: kubectl cluster-info",
+        )
+    return ClusterError(f"{action}: {exc}", hint="re-run with --debug for details")
+
+
+def _by_status(code: int, message: str, action: str, namespace: str | None) -> ClusterError:
+    detail = f"{action}: {message} (HTTP {code})"
+    ns = namespace or "<namespace>"
+    if code == 401:
+        return ClusterAuthError(
+            detail,
+            hint="your credentials were rejected or have expired; refresh them (re-login to your cluster "
+            "provider) and check with: kubectl auth whoami",
+        )
+    if code == 403:
+        return ClusterForbiddenError(
+            detail,
+            hint=f"your account lacks RBAC permission in namespace {ns}; see: tntc cluster check -n {ns}",
+        )
+    if code == 404:
+        lowered = message.lower()
+        hint = (
+            f"create the namespace first: tntc cluster check --fix -n {ns}"
+            if "namespace" in lowered
+            else "the object does not exist (yet); check the name and namespace"
+        )
+        return ClusterNotFoundError(detail, hint=hint)
+    if code == 409:
+        return ClusterConflictError(
+            detail,
+            hint="another client changed the object at the same time, or it is still being deleted; "
+            "wait a moment and re-run",
+        )
+    if code in (400, 415, 422):
+        return ClusterInvalidError(
+            detail, hint="the API server rejected the object; check the cluster version (needs ≥ 1.28)"
+        )
+    if code == 429 or code >= 500:
+        return ClusterError(
+            detail, hint="the API server is overloaded or failing; re-run in a moment (deploys converge)"
+        )
+    return ClusterError(detail, hint="re-run with --debug for details")
+
+
+def is_not_found(exc: BaseException) -> bool:
+    code, _ = _status_of(exc)
+    return code == 404 and _is_http_error(exc)
+
+
+def _is_http_error(exc: BaseException) -> bool:
+    import httpx2
+
+    return isinstance(exc, httpx2.HTTPStatusError)
+
+
+def config_error(exc: Any, where: str) -> ClusterError:
+    return ClusterUnreachableError(
+        f"cannot load Kubernetes configuration ({where}): {exc}",
+        hint="set KUBECONFIG, or give the environment a context: tntc configure --env NAME --context CTX",
+    )

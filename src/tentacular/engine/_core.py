@@ -1,0 +1,153 @@
+"""The embedded engine: one loaded workflow version, run on demand, swapped on reload.
+
+``WorkflowEngine.run`` snapshots the current ``Revision`` at its start, so a hot
+reload (F-093) never changes the code of a run already in flight: the swap is one
+attribute assignment, atomic for the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tentacular.engine._context import Context, EngineServices
+from tentacular.engine._executor import ExecutionResult, Sleep, describe_exception, execute
+from tentacular.engine._runtime import NodeFunction, load_nodes
+from tentacular.spec import Dag, LoadedWorkflow, Workflow, load_workflow
+
+
+def new_run_id() -> str:
+    return os.urandom(6).hex()
+
+
+def compile_dag(workflow: Workflow) -> Dag:
+    return Dag.build(workflow.nodes, workflow.edge_pairs)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """Everything one version of a workflow needs to run; immutable once built."""
+
+    workflow: Workflow
+    file: Path
+    dag: Dag
+    nodes: Mapping[str, NodeFunction]
+    services: EngineServices
+    timeout: float
+    retries: int
+    nodes_dir: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "nodes_dir", (self.file.parent / "nodes").resolve())
+
+    @property
+    def directory(self) -> Path:
+        return self.file.parent
+
+    def describe_error(self, node: str, error: BaseException) -> str:
+        """The error text plus where in the node's own code it was raised."""
+        message = describe_exception(node, error)
+        where = None
+        for frame, line in traceback.walk_tb(error.__traceback__):
+            filename = frame.f_code.co_filename
+            if filename.startswith(str(self.nodes_dir)):
+                where = f"{Path(filename).relative_to(self.directory.resolve())}:{line}"
+        return f"{message} (at {where})" if where else message
+
+
+def build_revision(loaded: LoadedWorkflow, dag: Dag, services: EngineServices) -> Revision:
+    workflow = loaded.workflow
+    paths = {node: spec.relative_path for node, spec in workflow.nodes.items()}
+    return Revision(
+        workflow=workflow,
+        file=loaded.file,
+        dag=dag,
+        nodes=load_nodes(loaded.directory, paths),
+        services=services,
+        timeout=workflow.config.timeout_seconds,
+        retries=workflow.config.retries,
+    )
+
+
+class WorkflowEngine:
+    """Runs the current revision; ``reload()`` swaps in a new one or leaves the old one serving."""
+
+    def __init__(self, revision: Revision, *, sleep: Sleep = asyncio.sleep) -> None:
+        self._revision = revision
+        self._sleep = sleep
+        self.generation = 1
+
+    @property
+    def revision(self) -> Revision:
+        return self._revision
+
+    @property
+    def services(self) -> EngineServices:
+        return self._revision.services
+
+    async def run(
+        self,
+        payload: Any,
+        *,
+        run_id: str | None = None,
+        trigger: str = "manual",
+        carrier: Mapping[str, str] | None = None,
+    ) -> ExecutionResult:
+        """One run. ``trigger`` names what started it (manual, cron, queue, webhook) and
+        ``carrier`` holds W3C trace headers of the caller (see ``_telemetry.carrier_from_headers``)."""
+        revision = self._revision
+        services = revision.services
+        nodes = revision.nodes
+        rid = run_id or new_run_id()
+        workflow = revision.workflow
+
+        def run_node(node: str, value: Any) -> Any:
+            return nodes[node](Context(services, node, rid), value)
+
+        scope = services.telemetry.begin_run(
+            workflow=workflow.name, version=workflow.version, run_id=rid, trigger=trigger, carrier=carrier
+        )
+        try:
+            result = await execute(
+                revision.dag,
+                run_node,
+                payload,
+                timeout=revision.timeout,
+                retries=revision.retries,
+                sleep=self._sleep,
+                redactor=services.redactor,
+                describe_error=revision.describe_error,
+                observer=scope,
+            )
+        except BaseException as exc:
+            scope.finish(success=False, error=services.redactor.text(f"{type(exc).__name__}: {exc}"))
+            raise
+        result.usage = scope.usage_block()
+        scope.finish(
+            success=result.success,
+            error=next(iter(result.errors.values()), None),
+            cancelled=result.cancelled,
+        )
+        return result
+
+    def reload(self) -> Revision:
+        """Re-parse workflow.yaml, recompile the DAG and re-import every node (Q32).
+
+        Raises SpecError / NodeLoadError / ValueError and keeps the current revision when
+        anything is broken (F-094).
+        """
+        current = self._revision
+        loaded = load_workflow(current.file)
+        dag = compile_dag(loaded.workflow)
+        services = current.services.with_contract(
+            loaded.workflow.config.as_mapping(), loaded.workflow.contract
+        )
+        revision = build_revision(loaded, dag, services)
+        self._revision = revision
+        self.generation += 1
+        return revision

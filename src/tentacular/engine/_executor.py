@@ -1,0 +1,317 @@
+"""The DAG executor (D3): dependency-driven, per-attempt timeouts, retries, fail-fast.
+
+A node starts the moment its last parent finishes, so a run takes the DAG's
+critical path rather than the sum of its slowest stage members. Stages
+(``Dag.stages``) are kept for display only. Results are what the stage model of
+the original would produce (F-061…F-074) with two deliberate differences: a
+timed-out attempt is really cancelled (Q33) and the first failure cancels the
+nodes still running instead of letting the stage settle; those are reported in
+``cancelled``, never in ``errors``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tentacular.engine._secrets import Redactor
+from tentacular.errors import GuardViolation, TentacularError
+from tentacular.spec import Dag
+
+RunNode = Callable[[str, Any], Awaitable[Any]]
+Sleep = Callable[[float], Awaitable[Any]]
+Clock = Callable[[], float]
+DescribeError = Callable[[str, BaseException], str]
+
+
+class AttemptProbe(Protocol):
+    def end(self, outcome: str, error: BaseException | None, message: str | None) -> None: ...
+
+
+class ExecutionObserver(Protocol):
+    """Telemetry hook (engine/_telemetry): one probe per node attempt, ended with its outcome.
+
+    Outcomes: ``ok``, ``error``, ``timeout`` and ``cancelled`` (fail-fast or shutdown).
+    """
+
+    def attempt(self, node: str, attempt: int) -> AttemptProbe: ...
+
+
+RETRY_BASE_DELAY = 0.1  # seconds before the 2nd attempt; doubles each time (F-072)
+
+
+def retry_delay(attempt: int) -> float:
+    """Delay after failed attempt ``attempt`` (0-based): 100 ms × 2^attempt."""
+    return RETRY_BASE_DELAY * float(2**attempt)
+
+
+def describe_exception(node: str, error: BaseException) -> str:
+    if isinstance(error, TentacularError):
+        return error.message
+    text = str(error)
+    # D4 (guard engineer): client libraries wrap guard refusals ("All connection attempts failed");
+    # the run's error must still name the refused resource and the contract change, as the log does.
+    refusal = wrapped_guard_refusal(error)
+    if refusal is not None and refusal not in text:
+        text = f"{text}: {refusal}" if text else refusal
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def wrapped_guard_refusal(error: BaseException) -> str | None:
+    """The message of a GuardViolation in ``error``'s cause/context chain or exception group."""
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending and len(seen) < 50:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, GuardViolation):
+            return str(current)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+    return None
+
+
+def current_task_cancelling() -> int:
+    task = asyncio.current_task()
+    return task.cancelling() if task is not None else 0
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+@dataclass(slots=True)
+class ExecutionResult:
+    """The outcome of one run; ``to_dict()`` is the original wire shape plus ``cancelled``."""
+
+    outputs: dict[str, Any]
+    errors: dict[str, str]
+    cancelled: list[str]
+    started_at: float
+    completed_at: float
+    node_timings: dict[str, tuple[float, float]] = field(default_factory=dict)
+    redactor: Redactor | None = field(default=None, repr=False)
+    usage: dict[str, Any] | None = None
+
+    @property
+    def success(self) -> bool:
+        return not self.errors
+
+    @property
+    def duration(self) -> float:
+        return self.completed_at - self.started_at
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{success, outputs, errors, cancelled, timing}`` with epoch-ms numbers, secrets redacted."""
+        redact = self.redactor
+        outputs = redact.data(self.outputs) if redact is not None else self.outputs
+        errors = {n: redact.text(m) for n, m in self.errors.items()} if redact is not None else self.errors
+        data: dict[str, Any] = {
+            "success": self.success,
+            "outputs": outputs,
+            "errors": errors,
+            "cancelled": list(self.cancelled),
+            "timing": {
+                "startedAt": _ms(self.started_at),
+                "completedAt": _ms(self.completed_at),
+                "durationMs": _ms(self.completed_at - self.started_at),
+                "nodeTimings": {
+                    node: {"startedAt": _ms(start), "completedAt": _ms(end), "durationMs": _ms(end - start)}
+                    for node, (start, end) in self.node_timings.items()
+                },
+            },
+        }
+        if self.usage is not None:
+            data["usage"] = self.usage
+        return data
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        separators = (",", ": ") if indent else (",", ":")
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent, separators=separators)
+
+
+class _NotJson(Exception):
+    pass
+
+
+_check_encoder = json.JSONEncoder(allow_nan=False, check_circular=True, separators=(",", ":"))
+
+
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _ensure_json(node: str, output: Any) -> None:
+    """Outputs travel over HTTP and NATS, so they must encode as strict JSON (D3)."""
+    kind = type(output)
+    if kind in _PLAIN_SCALARS:
+        return
+    if kind is dict and len(output) <= 16:
+        # Small flat dicts are the common case; checking them here is cheaper than encoding.
+        for key, item in output.items():
+            if type(key) is not str or type(item) not in _PLAIN_SCALARS:
+                break
+        else:
+            return
+    try:
+        _check_encoder.encode(output)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _NotJson(
+            f'Node "{node}" returned a value that is not JSON-serialisable '
+            f"({type(output).__name__}): {exc}. Return dicts, lists, strings, numbers, booleans or None."
+        ) from None
+
+
+async def execute(
+    dag: Dag,
+    run_node: RunNode,
+    root_input: Any,
+    *,
+    timeout: float,  # noqa: ASYNC109 - per node attempt, not for this call
+    retries: int,
+    sleep: Sleep = asyncio.sleep,
+    clock: Clock = time.time,
+    redactor: Redactor | None = None,
+    describe_error: DescribeError = describe_exception,
+    observer: ExecutionObserver | None = None,
+) -> ExecutionResult:
+    """Run every node of ``dag`` once its parents have finished; see the module docstring."""
+    loop = asyncio.get_running_loop()
+    parents = dag.parents
+    children = dag.children
+    outputs: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    cancelled: list[str] = []
+    timings: dict[str, tuple[float, float]] = {}
+    waiting = {node: len(parents[node]) for node in dag.nodes}
+    running: dict[str, asyncio.Task[None]] = {}
+    expired: set[str] = set()
+    begun: set[str] = set()
+    all_done: asyncio.Future[None] = loop.create_future()
+    timeout_ms = _ms(timeout)
+    failed = False
+
+    def start(node: str) -> None:
+        node_parents = parents[node]
+        if not node_parents:
+            value = root_input
+        elif len(node_parents) == 1:
+            value = outputs[node_parents[0]]
+        else:
+            value = {parent: outputs[parent] for parent in node_parents}  # edge order (F-063)
+        running[node] = loop.create_task(run_one(node, value))
+
+    def expire(node: str) -> None:
+        expired.add(node)
+        running[node].cancel()
+
+    async def run_one(node: str, value: Any) -> None:
+        # A timer per attempt instead of asyncio.timeout(): same cancellation, half the cost.
+        nonlocal failed
+        began = clock()
+        begun.add(node)
+        output: Any = None
+        message: str | None = None
+        try:
+            attempt = 0
+            while True:
+                timer = loop.call_at(loop.time() + timeout, expire, node)
+                probe = observer.attempt(node, attempt) if observer is not None else None
+                outcome, failure = "error", None
+                try:
+                    output = await run_node(node, value)
+                    timer.cancel()
+                    _ensure_json(node, output)
+                    message = None
+                    outcome = "ok"
+                    break
+                except asyncio.CancelledError:
+                    timer.cancel()
+                    outcome = "cancelled"
+                    if node not in expired:
+                        if current_task_cancelling():
+                            raise
+                        # The node's own code cancelled something and let it escape: a failure.
+                        message = f'Node "{node}" was cancelled from inside its own code'
+                        outcome = "error"
+                    else:
+                        expired.discard(node)
+                        task = running[node]
+                        if task.uncancel() > 0:  # fail-fast or shutdown also asked: stop
+                            raise
+                        message = f'Node "{node}" timed out after {timeout_ms}ms'
+                        outcome = "timeout"
+                except _NotJson as exc:
+                    message = str(exc)
+                except Exception as exc:
+                    timer.cancel()
+                    message = describe_error(node, exc)
+                    failure = exc
+                finally:
+                    if probe is not None:
+                        shown = message if redactor is None or message is None else redactor.text(message)
+                        probe.end(outcome, failure, shown)
+                if attempt >= retries:
+                    break
+                await sleep(retry_delay(attempt))
+                attempt += 1
+        except asyncio.CancelledError:
+            timings[node] = (began, clock())
+            cancelled.append(node)
+            finish(node)
+            return
+        timings[node] = (began, clock())
+        if message is not None:
+            errors[node] = redactor.text(message) if redactor is not None else message
+            if not failed:
+                failed = True
+                for other, task in list(running.items()):
+                    if other == node:
+                        continue
+                    task.cancel()
+                    if other not in begun:
+                        # Cancelled before its first step, the task never runs its own
+                        # bookkeeping; it never started, so it is neither failed nor cancelled.
+                        del running[other]
+        else:
+            outputs[node] = output
+            if not failed:
+                for child in children[node]:
+                    waiting[child] -= 1
+                    if waiting[child] == 0:
+                        start(child)
+        finish(node)
+
+    def finish(node: str) -> None:
+        del running[node]
+        if not running and not all_done.done():
+            all_done.set_result(None)
+
+    started_at = clock()
+    for root in dag.roots:
+        start(root)
+    if not running:
+        all_done.set_result(None)
+    try:
+        await all_done
+    except asyncio.CancelledError:
+        for task in list(running.values()):
+            task.cancel()
+        if running:
+            await asyncio.wait(list(running.values()))
+        raise
+    return ExecutionResult(
+        outputs=outputs,
+        errors=errors,
+        cancelled=sorted(cancelled),
+        started_at=started_at,
+        completed_at=clock(),
+        node_timings=timings,
+        redactor=redactor,
+    )

@@ -1,0 +1,91 @@
+"""Local runs on the embedded engine: ``tntc run --local`` (once) and ``tntc dev`` (serve, reload).
+
+Both start the engine exactly like the pod does (``_startup.boot``), runtime guard
+included (D4), so every limit a node is under holds locally too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tentacular.engine._executor import ExecutionResult
+from tentacular.engine._guard import guard_for
+from tentacular.engine._logs import LogSink
+from tentacular.engine._secret_providers import SecretResolver
+from tentacular.engine._service import log_banner, serve
+from tentacular.engine._startup import boot
+from tentacular.events import Event, EventSink, ignore_events
+from tentacular.spec import Workflow
+
+DEV_GRACE_PERIOD = 5.0
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    """One finished local run: the workflow that ran and its execution result."""
+
+    workflow: Workflow
+    result: ExecutionResult
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.result.to_dict()
+
+
+def run_local(
+    workflow: str | Path,
+    *,
+    input: Any,
+    secrets_path: Path | None = None,
+    guard: bool = True,
+    secret_resolver: SecretResolver | None = None,
+    on_event: EventSink = ignore_events,
+) -> LocalRun:
+    """Boot the engine for ``workflow`` (guard on unless ``guard=False``), run it once, shut down.
+
+    ``secret_resolver`` fetches ``secret://`` references at start (the deploy face builds it from
+    the settings: ``tentacular.deploy.local_run_secrets``)."""
+    log = LogSink()
+    engine, _ = boot(
+        workflow,
+        secrets_path=secrets_path,
+        log=log,
+        install_guard=guard_for(enabled=guard, log=log),
+        secret_resolver=secret_resolver,
+    )
+    spec = engine.revision.workflow
+    on_event(Event(f"Running {spec.name} v{spec.version} locally..."))
+
+    async def once() -> ExecutionResult:
+        try:
+            return await engine.run(input)
+        finally:
+            await engine.services.http.aclose()
+
+    return LocalRun(spec, asyncio.run(once()))
+
+
+def serve_dev(
+    directory: str | Path,
+    *,
+    host: str,
+    port: int,
+    secrets_path: Path | None = None,
+    guard: bool = True,
+    secret_resolver: SecretResolver | None = None,
+) -> None:
+    """Serve ``directory`` with hot reload until interrupted (``tntc dev``)."""
+    log = LogSink()
+    engine, prepared = boot(
+        directory,
+        secrets_path=secrets_path,
+        secret_resolver=secret_resolver,
+        listen=(host, port),
+        log=log,
+        install_guard=guard_for(enabled=guard, log=log, hot_reload=True),
+    )
+    assert prepared.listener is not None
+    log_banner(engine, log, prepared.listener)
+    asyncio.run(serve(engine, prepared.listener, watch=True, grace_period=DEV_GRACE_PERIOD))

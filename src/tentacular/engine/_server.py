@@ -1,0 +1,225 @@
+"""The engine's HTTP API (F-077…F-083) as a plain ASGI app served by uvicorn.
+
+A hand-written ASGI callable instead of Starlette routing: with three routes the
+router, request and response objects were measurable per-request overhead and
+bought nothing (see docs/engine.md, "Performance").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from tentacular.engine._core import WorkflowEngine, new_run_id
+from tentacular.engine._telemetry import carrier_from_headers, trigger_from_headers
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+_HEALTH_OK = b'{"status":"ok"}'
+_RECENT_EVENTS = 1000
+
+
+class Telemetry:
+    """The in-memory sink behind ``/health?detail=1`` (F-083): a ring buffer of run events."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self.started = clock()
+        self.events: deque[dict[str, Any]] = deque(maxlen=_RECENT_EVENTS)
+        self.total = 0
+        self.errors = 0
+        self.in_flight = 0
+        self.last_error: str | None = None
+        self.last_error_at: float | None = None
+        self.last_run_failed = False
+
+    def record(self, run_id: str, success: bool, duration: float, error: str | None) -> None:
+        now = self._clock()
+        self.total += 1
+        self.last_run_failed = not success
+        if not success:
+            self.errors += 1
+            self.last_error = error
+            self.last_error_at = now
+        self.events.append(
+            {"run": run_id, "at": round(now * 1000), "success": success, "durationMs": round(duration * 1000)}
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "totalEvents": self.total,
+            "errorCount": self.errors,
+            "errorRate": (self.errors / self.total) if self.total else 0.0,
+            "uptimeMs": round((self._clock() - self.started) * 1000),
+            "lastError": self.last_error,
+            "lastErrorAt": round(self.last_error_at * 1000) if self.last_error_at is not None else None,
+            "lastRunFailed": self.last_run_failed,
+            "inFlight": self.in_flight,
+            "recentEvents": list(self.events)[-50:],
+        }
+
+
+class EngineApp:
+    """ASGI app: ``/run`` (GET, POST), ``/health`` (GET, HEAD), 404 elsewhere."""
+
+    def __init__(self, engine: WorkflowEngine, *, max_body: int = DEFAULT_MAX_BODY) -> None:
+        self.engine = engine
+        self.max_body = max_body
+        self.telemetry = Telemetry()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path = scope["path"]
+            method = scope["method"]
+            if path == "/run":
+                if method == "POST":
+                    await self._run(scope, receive, send, reads_body=True)
+                elif method == "GET":
+                    await self._run(scope, receive, send, reads_body=False)
+                else:
+                    await _respond(send, 405, b"Method Not Allowed", text=True, allow=b"GET, POST")
+            elif path == "/health":
+                if method in ("GET", "HEAD"):
+                    if b"detail=" in scope.get("query_string", b""):
+                        body = json.dumps({**self.telemetry.snapshot(), "layers": _layers()}).encode()
+                        await _respond(send, 200, body)
+                    else:
+                        await _respond(send, 200, _HEALTH_OK)
+                else:
+                    await _respond(send, 405, b"Method Not Allowed", text=True, allow=b"GET, HEAD")
+            elif path == "/metrics" and method in ("GET", "HEAD"):
+                body, content_type = self.engine.services.telemetry.metrics.render()
+                await _respond(send, 200, body, content_type=content_type.encode())
+            else:
+                await _respond(send, 404, b"Not Found", text=True)
+        elif kind == "lifespan":
+            await _lifespan(receive, send)
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send, *, reads_body: bool) -> None:
+        payload: Any = {}
+        if reads_body:
+            body = await self._read_body(scope, receive)
+            if body is None:
+                await _respond(
+                    send, 413, json.dumps({"error": f"request body exceeds {self.max_body} bytes"}).encode()
+                )
+                return
+            try:
+                payload = _parse_payload(body)
+            except RecursionError:  # sandbox: a 100,000-deep body must not become a 500 (Build 6)
+                refusal = {"error": "request body nests too deeply to parse as JSON"}
+                await _respond(send, 400, json.dumps(refusal).encode())
+                return
+        telemetry = self.telemetry
+        telemetry.in_flight += 1
+        started = time.perf_counter()
+        run_id = new_run_id()
+        try:
+            headers = scope["headers"]
+            result = await self.engine.run(
+                payload,
+                run_id=run_id,
+                trigger=trigger_from_headers(headers),
+                carrier=carrier_from_headers(headers),
+            )
+        except asyncio.CancelledError:  # shutdown after the grace period: still a JSON answer
+            telemetry.record(run_id, False, time.perf_counter() - started, "cancelled at shutdown")
+            late = {"error": "the engine shut down before the run finished (grace period over)"}
+            await _respond(send, 503, json.dumps(late).encode())
+            raise
+        except Exception as exc:  # an engine bug, not a node failure: still answer (F-080)
+            message = self.engine.services.redactor.text(f"{type(exc).__name__}: {exc}")
+            telemetry.record(run_id, False, time.perf_counter() - started, message)
+            await _respond(send, 500, json.dumps({"error": message}).encode())
+            return
+        finally:
+            telemetry.in_flight -= 1
+        data = result.to_dict()
+        error = next(iter(data["errors"].values()), None)
+        telemetry.record(run_id, result.success, result.duration, error)
+        body_out = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        await _respond(send, 200 if result.success else 500, body_out)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The request body, or None when it exceeds ``max_body`` (checked before reading when declared)."""
+        limit = self.max_body
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    if int(value) > limit:
+                        return None
+                except ValueError:
+                    pass
+                break
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b""  # client went away; the run proceeds with {} and the answer is dropped
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _layers() -> dict[str, str]:
+    from tentacular.engine._guard import layers_report  # sandbox: guard and kernel layer status
+
+    return layers_report()
+
+
+def _parse_payload(body: bytes) -> Any:
+    """Root input (F-079): the JSON body; ``{}`` for an empty or invalid body or JSON null."""
+    if not body.strip():
+        return {}
+    try:
+        value = json.loads(body)
+    except ValueError:  # includes UnicodeDecodeError
+        return {}
+    return {} if value is None else value
+
+
+async def _respond(
+    send: Send,
+    status: int,
+    body: bytes,
+    *,
+    text: bool = False,
+    allow: bytes | None = None,
+    content_type: bytes | None = None,
+) -> None:
+    if content_type is not None:
+        headers = [(b"content-type", content_type)]
+    else:
+        headers = [(b"content-type", b"text/plain; charset=utf-8")] if text else list(_JSON_HEADERS)
+    headers.append((b"content-length", str(len(body)).encode()))
+    if allow is not None:
+        headers.append((b"allow", allow))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,219 @@
+"""The workflow.yaml model (INVENTORY §2 with DECISIONS D2).
+
+Per-object rules live on the models; rules that relate several parts of the
+file (edges to nodes, cycles, unique trigger names, node files on disk) live in
+``crossref`` so they can run even when some objects fail to validate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from tentacular.spec._contract import Auth, Contract, Dependency, EgressOverride, NetworkPolicyOverrides
+from tentacular.spec._fields import (
+    NODE_PATH_RE,
+    WORKFLOW_NAME_RE,
+    DnsLabel,
+    DnsSubdomain,
+    Duration,
+    Identifier,
+    SpecModel,
+    Version,
+    WorkflowName,
+    duration_seconds,
+)
+from tentacular.spec._telemetry import MonitoringSpec, TelemetrySpec
+from tentacular.spec._triggers import (
+    CronTrigger,
+    ManualTrigger,
+    QueueTrigger,
+    WebhookTrigger,
+)
+
+__all__ = [
+    "TRIGGER_TYPES",
+    "WORKFLOW_NAME_RE",
+    "AnyTrigger",
+    "Auth",
+    "Contract",
+    "CronTrigger",
+    "Dependency",
+    "DeploymentSpec",
+    "Edge",
+    "EgressOverride",
+    "ManualTrigger",
+    "NetworkPolicyOverrides",
+    "NodeSpec",
+    "QueueTrigger",
+    "RbacSpec",
+    "RuntimeSpec",
+    "TelemetrySpec",
+    "WebhookTrigger",
+    "Workflow",
+    "WorkflowConfig",
+    "duration_seconds",
+]
+
+# --- triggers -------------------------------------------------------------------------------
+
+
+def _trigger_tag(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        tag = value.get("type")
+        return tag if isinstance(tag, str) else None
+    return getattr(value, "type", None)
+
+
+Trigger = Annotated[
+    Annotated[ManualTrigger, Tag("manual")]
+    | Annotated[CronTrigger, Tag("cron")]
+    | Annotated[QueueTrigger, Tag("queue")]
+    | Annotated[WebhookTrigger, Tag("webhook")],
+    Discriminator(_trigger_tag),
+]
+
+AnyTrigger = ManualTrigger | CronTrigger | QueueTrigger | WebhookTrigger
+TRIGGER_TYPES: tuple[str, ...] = ("manual", "cron", "webhook", "queue")
+
+
+# --- nodes and edges ------------------------------------------------------------------------
+
+
+class NodeSpec(SpecModel):
+    path: str = Field(json_schema_extra={"pattern": NODE_PATH_RE})
+    description: str | None = None
+    capabilities: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("path")
+    @classmethod
+    def _inside_nodes(cls, value: str) -> str:
+        parts = value.replace("\\", "/").split("/")
+        if value.startswith("/") or ".." in parts or not re.match(NODE_PATH_RE, value):
+            raise PydanticCustomError(
+                "node_path",
+                'node path "{value}" must be a .py or .ts file inside nodes/',
+                {"value": value},
+            )
+        return value
+
+    @property
+    def relative_path(self) -> str:
+        """The path below the workflow directory, without a leading ``./``."""
+        return self.path[2:] if self.path.startswith("./") else self.path
+
+    @property
+    def runtime(self) -> Literal["python", "typescript"]:
+        return "python" if self.path.endswith(".py") else "typescript"
+
+
+class Edge(SpecModel):
+    from_: Identifier = Field(alias="from")
+    to: Identifier
+
+
+# --- config ---------------------------------------------------------------------------------
+
+
+class WorkflowConfig(SpecModel):
+    """The open ``config`` block: typed ``timeout``/``retries``, every other key kept verbatim."""
+
+    timeout: Duration = "30s"
+    retries: int = Field(default=0, ge=0, le=100)
+
+    @property
+    def timeout_seconds(self) -> float:
+        return duration_seconds(self.timeout)
+
+    def as_mapping(self) -> dict[str, Any]:
+        """The config block as written (what nodes see as ``ctx.config``)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+    @property
+    def unknown_keys(self) -> list[str]:
+        return []  # extras are the point of this block
+
+
+# --- deployment and runtime -----------------------------------------------------------------
+
+
+class PolicyRule(SpecModel):
+    api_groups: list[str] = Field(default_factory=lambda: [""], alias="apiGroups")
+    resources: list[str] = Field(min_length=1)
+    verbs: list[str] = Field(min_length=1)
+    resource_names: list[str] | None = Field(default=None, alias="resourceNames")
+
+
+class ClusterRoleSpec(SpecModel):
+    rules: list[PolicyRule] = Field(min_length=1)
+
+
+class RbacSpec(SpecModel):
+    cluster_role: ClusterRoleSpec = Field(alias="clusterRole")
+
+
+class DeploymentSpec(SpecModel):
+    namespace: DnsLabel | None = None
+    service_account: DnsSubdomain | None = Field(default=None, alias="serviceAccount")
+    rbac: RbacSpec | None = None
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
+
+    @model_validator(mode="after")
+    def _rbac_needs_account(self) -> DeploymentSpec:
+        if self.rbac is not None and self.service_account is None:
+            raise PydanticCustomError(
+                "rbac_account",
+                "deployment.rbac requires deployment.serviceAccount",
+                {"field": "serviceAccount"},
+            )
+        return self
+
+
+class PythonRuntime(SpecModel):
+    requirements: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    requirements_file: str | None = Field(default=None, alias="requirementsFile")
+
+
+class RuntimeSpec(SpecModel):
+    python: PythonRuntime = Field(default_factory=PythonRuntime)
+
+
+# --- the workflow ---------------------------------------------------------------------------
+
+
+class Workflow(SpecModel):
+    """A parsed, validated workflow.yaml."""
+
+    name: WorkflowName
+    version: Version
+    description: str | None = None
+    triggers: list[Trigger] = Field(min_length=1)
+    nodes: dict[Identifier, NodeSpec] = Field(min_length=1)
+    edges: list[Edge] = Field(default_factory=list)
+    config: WorkflowConfig = Field(default_factory=WorkflowConfig)
+    contract: Contract | None = None
+    deployment: DeploymentSpec = Field(default_factory=DeploymentSpec)
+    runtime: RuntimeSpec = Field(default_factory=RuntimeSpec)
+    telemetry: TelemetrySpec = Field(default_factory=TelemetrySpec)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _quoted_version(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise PydanticCustomError(
+                "version_unquoted",
+                "version must be a quoted string, got the number {value}",
+                {"value": value},
+            )
+        return value
+
+    @property
+    def edge_pairs(self) -> list[tuple[str, str]]:
+        return [(edge.from_, edge.to) for edge in self.edges]
+
+    def triggers_of(self, kind: str) -> list[ManualTrigger | CronTrigger | QueueTrigger | WebhookTrigger]:
+        return [trigger for trigger in self.triggers if trigger.type == kind]
