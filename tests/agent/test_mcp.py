@@ -130,6 +130,9 @@ async def test_protocol_errors_never_crash_the_server(tmp_path: Path) -> None:
         assert refused.structured_content["error"]["code"] == "confirmation_required"
         with pytest.raises(MCPError):
             await client.read_resource("tntc://nowhere")
+        with pytest.raises(MCPError) as outside:
+            await client.read_resource("tntc://workflow/..%2F..%2F..%2Fetc/diagram")
+        assert "outside" in outside.value.message
         # Still serving after all that.
         assert (await client.call_tool("version", {})).structured_content["command"] == "version"
 

@@ -95,11 +95,17 @@ def _clone_into(url: str, ref: str | None, target: Path) -> None:
             what=f"cannot fetch catalog {url}" + (f"@{ref}" if ref else ""),
         )
         (staging / "repo" / STAMP).write_text(str(time.time()), encoding="utf-8")
-        old = target.with_name(target.name + ".old")
-        if target.exists():
-            target.rename(old)
-        (staging / "repo").rename(target)
-        shutil.rmtree(old, ignore_errors=True)
+        old = Path(tempfile.mkdtemp(prefix=".old-", dir=target.parent))
+        try:
+            if target.exists():
+                target.rename(old / "repo")
+            (staging / "repo").rename(target)
+        except OSError:
+            # Another tntc refreshed the same catalog at the same moment: keep whichever landed.
+            if not (target / STAMP).is_file():
+                raise CatalogUnavailableError(f"cannot update the catalog cache at {target}") from None
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

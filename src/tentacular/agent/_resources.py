@@ -121,7 +121,12 @@ def read_resource(uri: str, root: Path, skill: Callable[[], str]) -> tuple[str, 
             raise ResourceNotFoundError(
                 f"unknown workflow resource {uri!r}", hint="use tntc://workflow/<dir>/diagram or .../contract"
             )
-        return _workflow_resource(root / unquote(encoded), kind), "text/markdown"
+        directory = (root / unquote(encoded)).resolve()
+        if directory != root.resolve() and root.resolve() not in directory.parents:
+            raise ResourceNotFoundError(
+                f"{uri!r} is outside the server's root {root}", hint="start tntc mcp with --root DIR"
+            )
+        return _workflow_resource(directory, kind), "text/markdown"
     raise ResourceNotFoundError(
         f"unknown resource {uri!r}",
         hint="list them with resources/list (tntc://schema/workflow, tntc://docs/…)",
