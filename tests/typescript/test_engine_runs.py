@@ -441,3 +441,19 @@ def test_dependency_requests_carry_the_node_spans_traceparent(
     trace_id = format(node_span.context.trace_id, "032x")
     span_id = format(node_span.context.span_id, "016x")
     assert request["traceparent"] == f"00-{trace_id}-{span_id}-01"
+
+
+def test_parallel_large_inputs_and_outputs_do_not_deadlock_the_pipes(make_flow: FlowWriter) -> None:
+    # Each side writes more than a pipe holds at the same time; the engine must keep reading.
+    nodes = {
+        "root.py": "async def run(ctx, input):\n    return {'blob': 'x' * 3_000_000}\n",
+        **{f"echo{i}.ts": "export default (ctx, input) => ({ blob: input.blob + '!' });\n" for i in range(4)},
+    }
+    engine = engine_for(make_flow(nodes, [("root", f"echo{i}") for i in range(4)]))
+
+    async def bounded() -> object:
+        return await asyncio.wait_for(engine.run({}), 60)
+
+    result = asyncio.run(bounded())
+    assert result.errors == {}  # type: ignore[attr-defined]
+    assert all(len(result.outputs[f"echo{i}"]["blob"]) == 3_000_001 for i in range(4))  # type: ignore[attr-defined]

@@ -78,6 +78,8 @@ class WorkerProcess:
         self._spawned: LaunchedWorker | None = None
         self._buffer = FrameBuffer()
         self._stderr = bytearray()
+        self._outbox = bytearray()
+        self._writing = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.alive = False
         self.cold_start: float | None = None
@@ -112,17 +114,53 @@ class WorkerProcess:
         return self._stderr.decode(errors="replace").strip()[-2000:]
 
     def send(self, frame: Frame) -> None:
+        """Queue one frame. On an event loop, writing never blocks: while the worker writes a
+        large reply, a blocking write of a large request would deadlock both sides."""
         spawned = self._spawned
         if spawned is None or not self.alive:
             raise WorkerGone("the Deno worker is not running")
-        data = memoryview(encode(frame))
+        self._outbox += encode(frame)
+        loop = self._loop if self._loop is not None and not self._loop.is_closed() else None
+        if loop is None:
+            self._flush_blocking(spawned)
+        elif not self._writing:
+            self._writable()
+
+    def _flush_blocking(self, spawned: LaunchedWorker) -> None:
         try:
-            while data:
-                written = os.write(spawned.stdin_fd, data)
-                data = data[written:]
+            while self._outbox:
+                try:
+                    written = os.write(spawned.stdin_fd, self._outbox)
+                except BlockingIOError:
+                    select.select([], [spawned.stdin_fd], [], 1.0)
+                    continue
+                del self._outbox[:written]
         except OSError as exc:
             self._gone(f"writing to the Deno worker failed: {exc.strerror or exc}")
             raise WorkerGone("the Deno worker is not running") from None
+
+    def _writable(self) -> None:
+        spawned = self._spawned
+        if spawned is None or not self.alive:
+            return
+        try:
+            while self._outbox:
+                written = os.write(spawned.stdin_fd, self._outbox)
+                del self._outbox[:written]
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            self._gone(f"writing to the Deno worker failed: {exc.strerror or exc}")
+            return
+        loop = self._loop
+        if loop is None:  # pragma: no cover - only called while attached
+            return
+        if self._outbox and not self._writing:
+            loop.add_writer(spawned.stdin_fd, self._writable)
+            self._writing = True
+        elif not self._outbox and self._writing:
+            loop.remove_writer(spawned.stdin_fd)
+            self._writing = False
 
     def receive_sync(self, *, timeout: float) -> Frame:
         """The next frame, blocking (node loading); frames for runs in flight are dispatched."""
@@ -147,7 +185,12 @@ class WorkerProcess:
                 # Stuck (top-level code that never finishes): it cannot serve anything else.
                 self._gone(f"the Deno worker did not answer within {timeout:g}s")
                 raise WorkerGone(f"the Deno worker did not answer within {timeout:g}s")
-            readable, _, _ = select.select([spawned.stdout_fd], [], [], remaining)
+            # Keep writing queued frames while waiting: the worker may be blocked writing to us.
+            wanted = [spawned.stdin_fd] if self._outbox else []
+            readable, writable, _ = select.select([spawned.stdout_fd], wanted, [], remaining)
+            if writable:
+                with contextlib.suppress(BlockingIOError):
+                    del self._outbox[: os.write(spawned.stdin_fd, self._outbox)]
             if not readable:
                 continue
             chunk = os.read(spawned.stdout_fd, 1 << 16)
@@ -156,7 +199,7 @@ class WorkerProcess:
                 raise WorkerGone("the Deno worker exited")
             pending = self._buffer.feed(chunk)
         first, *rest = pending
-        for frame in rest:  # pragma: no cover - the protocol answers one request at a time here
+        for frame in rest:  # frames of runs in flight (a reload while serving)
             self._on_frame(frame)
         return first
 
@@ -169,7 +212,10 @@ class WorkerProcess:
             with contextlib.suppress(Exception):
                 self._loop.remove_reader(self._spawned.stdout_fd)
                 self._loop.remove_reader(self._spawned.stderr_fd)
+                self._loop.remove_writer(self._spawned.stdin_fd)
+        self._writing = False
         self._loop = loop
+        os.set_blocking(self._spawned.stdin_fd, False)
         loop.add_reader(self._spawned.stdout_fd, self._readable)
         os.set_blocking(self._spawned.stderr_fd, False)
         loop.add_reader(self._spawned.stderr_fd, self._stderr_readable)
@@ -246,6 +292,8 @@ class WorkerProcess:
             with contextlib.suppress(Exception):
                 self._loop.remove_reader(spawned.stdout_fd)
                 self._loop.remove_reader(spawned.stderr_fd)
+                self._loop.remove_writer(spawned.stdin_fd)
+        self._outbox.clear()
         for fd in (spawned.stdin_fd, spawned.stdout_fd, spawned.stderr_fd):
             with contextlib.suppress(OSError):
                 os.close(fd)
