@@ -139,3 +139,23 @@ def test_run_local_runs_the_mixed_workflow_under_the_guard(
     assert http_server.requests[-1]["auth"] == "Bearer local-token-456"  # type: ignore[attr-defined]
     assert "local-token-456" not in completed.stdout + completed.stderr
     assert "runtime permission guard installed" in completed.stderr
+
+
+def test_dev_picks_up_the_first_typescript_node_added_while_serving(
+    make_flow: FlowWriter, dev_server: Callable[[Path], DevServer]
+) -> None:
+    flow = make_flow(
+        {"a.py": "async def run(ctx, input):\n    return 1\n"}, contract={"version": "1", "dependencies": {}}
+    )
+    server = dev_server(flow)
+    assert server.run({})["outputs"] == {"a": 1}
+    (flow / "nodes" / "b.ts").write_text("export default () => 2;\n")
+    spec = (
+        (flow / "workflow.yaml").read_text().replace("nodes:\n", "nodes:\n  b:\n    path: ./nodes/b.ts\n", 1)
+    )
+    (flow / "workflow.yaml").write_text(spec)
+
+    def outputs() -> object:
+        return server.run({})["outputs"]
+
+    assert poll(outputs, {"a": 1, "b": 2}) == {"a": 1, "b": 2}

@@ -399,6 +399,7 @@ def apply_kernel_layer(
     port = int(prepared.listener.getsockname()[1]) if prepared.listener is not None else None
     plan = _kernel.plan_for(policy, extra_hosts=extra_hosts, listen_port=port, ports_follow_reload=hot_reload)
     workers_needed = any(not spec.path.endswith(".py") for spec in prepared.loaded.workflow.nodes.values())
+    workers_needed = workers_needed or hot_reload  # tntc dev: a .ts node may be added later (Deno)
     return _kernel.apply_layers(plan, with_spawner=workers_needed)
 
 

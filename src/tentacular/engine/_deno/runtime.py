@@ -142,6 +142,13 @@ class Generation:
                 client.start()
             except TentacularError:
                 raise
+            except PermissionError as exc:
+                raise TentacularError(
+                    f"cannot start the Deno worker: {exc}",
+                    hint="the sandboxed engine starts programs only through the spawner it forks at "
+                    "start-up when the workflow has TypeScript nodes: restart tntc dev after adding "
+                    "the first .ts node",
+                ) from None
             except Exception as exc:
                 raise TentacularError(f"cannot start the Deno worker: {exc}") from None
             self.client = client
