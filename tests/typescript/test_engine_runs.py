@@ -457,3 +457,21 @@ def test_parallel_large_inputs_and_outputs_do_not_deadlock_the_pipes(make_flow: 
     result = asyncio.run(bounded())
     assert result.errors == {}  # type: ignore[attr-defined]
     assert all(len(result.outputs[f"echo{i}"]["blob"]) == 3_000_001 for i in range(4))  # type: ignore[attr-defined]
+
+
+def test_a_node_that_scribbles_on_the_frame_channel_only_costs_a_restart(make_flow: FlowWriter) -> None:
+    nodes = {
+        "scribble.ts": """
+            export default async (ctx, input) => {
+              if (input.scribble) {
+                Deno.stdout.writeSync(new Uint8Array([0, 0, 0, 5, 123, 1, 2, 3, 4]));
+                await new Promise((r) => setTimeout(r, 5000));
+              }
+              return "clean";
+            };
+        """
+    }
+    engine = engine_for(make_flow(nodes))
+    result = asyncio.run(engine.run({"scribble": True}))
+    assert "the Deno worker broke the protocol" in result.errors["scribble"]
+    assert asyncio.run(engine.run({})).outputs == {"scribble": "clean"}
