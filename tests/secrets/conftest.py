@@ -71,9 +71,11 @@ def make_flow(tmp_path: Path) -> Path:
 
 
 def write_config(home: Path, data: dict[str, Any]) -> Path:
+    """Add ``data`` to the user config (keeping what a fixture put there, e.g. the test's namespace)."""
     path = home / ".tentacular" / "config.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data))
+    existing = (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+    path.write_text(yaml.safe_dump({**existing, **data}))
     return path
 
 
