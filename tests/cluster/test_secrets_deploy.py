@@ -34,6 +34,7 @@ def test_allow_missing_secrets_deploys_with_a_warning(
     assert doc["warnings"] == [
         "required secret(s) not provisioned (--allow-missing-secrets): slack.webhook_url"
     ]
+    assert doc["secretSources"] == {"github.token": ".secrets.yaml"}
     secret = emulator.get("secrets", "default", "secret-flow-secrets")
     assert secret is not None
     assert (

@@ -25,7 +25,7 @@ ENVELOPE_FIELDS: dict[str, str] = {
     "build": "`image`, `pushed`, `kindLoaded`, …",
     "deploy": "dry run: `dryRun`, `workflow`, `namespace`, `image`, `objects`, `applyOrder`, "
     "`secretSources {service.key: source}`; "
-    "else `phases`, `manifests`, `warnings`, `target`, `checks`, `execution`",
+    "else `phases`, `manifests`, `warnings`, `secretSources`, `target`, `checks`, `execution`",
     "undeploy": "`name`, `namespace`, `removed`",
     "status": "`workflow {name, namespace, ready, replicas, available, …}`",
     "list": "`workflows[]`",

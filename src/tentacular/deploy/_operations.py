@@ -135,6 +135,7 @@ def deploy(
             report.warnings.extend(
                 require_secrets(loaded, secrets, allow_missing=options.allow_missing_secrets)
             )
+            report.secret_sources = dict(secrets.provenance)
             for ref, label in sorted(secrets.from_providers().items()):
                 on_event(Event(f"  secret {ref} resolved from {label}"))
         if wants_dev_gate(settings, target, force=options.force):

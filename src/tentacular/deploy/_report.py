@@ -52,6 +52,7 @@ class DeployReport:
     checks: list[Check] = field(default_factory=list)
     execution: RunOutcome | None = None
     warnings: list[str] = field(default_factory=list)
+    secret_sources: dict[str, str] = field(default_factory=dict)  # service.key -> source, never a value
     failure: str | None = None
     error: TentacularError | None = None
 
@@ -106,6 +107,7 @@ class DeployReport:
             "phases": [p.to_dict() for p in self.phases],
             "manifests": self.apply.to_list(),
             "warnings": self.warnings,
+            "secretSources": self.secret_sources,
         }
         if self.target is not None:
             data["target"] = self.target.to_dict()

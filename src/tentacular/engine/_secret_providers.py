@@ -15,7 +15,6 @@ provider`` whose result has ``fetch(path, field) -> str | dict``.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -193,7 +192,3 @@ def _describe(exc: BaseException) -> str:
     if len(text) > _MAX_DETAIL:
         text = text[:_MAX_DETAIL] + "…"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def env_value(environ: Mapping[str, str] | None, name: str) -> str | None:
-    return (os.environ if environ is None else environ).get(name)

@@ -56,10 +56,6 @@ class ResolvedSecrets(dict[str, dict[str, Any]]):
         super().__init__({service: dict(keys) for service, keys in (values or {}).items()})
         self.provenance: dict[str, str] = dict(provenance or {})
 
-    @property
-    def values_map(self) -> Secrets:
-        return dict(self)
-
     def from_providers(self) -> dict[str, str]:
         return {ref: label for ref, label in self.provenance.items() if ":" in label}
 
