@@ -236,3 +236,16 @@ async def test_concurrent_calls_do_not_mix_their_output(tmp_path: Path) -> None:
                 group.start_soon(validate, name)
     for name in names:
         assert answers[name].structured_content["workflow"]["name"] == name
+
+
+async def test_catalog_tools_and_init_from(tmp_path: Path) -> None:
+    async with stdio_client(tmp_path) as client:
+        listed = await client.call_tool("catalog_list", {"catalog": "builtin"})
+        names = {t["name"] for t in listed.structured_content["templates"]}
+        assert "word-counter" in names
+        created = await client.call_tool("init", {"name": "counted", "from": "builtin:word-counter"})
+        assert not created.is_error, created.structured_content
+        tested = await client.call_tool("test", {"target": "counted"})
+        assert tested.structured_content["status"] == "pass", tested.structured_content
+        missing = await client.call_tool("catalog_info", {"template": "builtin:no-such"})
+        assert missing.is_error and missing.structured_content["error"]["code"] == "catalog"

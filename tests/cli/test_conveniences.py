@@ -80,3 +80,12 @@ def test_a_failed_test_carries_an_error_code(tmp_path: Path, capsys: pytest.Capt
     assert envelope["status"] == "fail"
     assert envelope["error"]["code"] == "test_failed"
     assert envelope["error"]["message"] == envelope["summary"]
+
+
+def test_install_completion_writes_the_bash_script(tmp_path: Path) -> None:
+    env = {**os.environ, "HOME": str(tmp_path), "SHELL": "/bin/bash"}
+    result = subprocess.run([*TNTC, "--install-completion", "bash"], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    script = tmp_path / ".bash_completions" / "tntc.sh"
+    assert "_TNTC_COMPLETE" in script.read_text()
+    assert f"source '{script}'" in (tmp_path / ".bashrc").read_text()
