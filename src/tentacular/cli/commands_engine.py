@@ -67,6 +67,14 @@ def run(
         summary = f"{workflow.name}: {len(execution['errors'])} node(s) failed"
         if execution["cancelled"]:
             summary += f", {len(execution['cancelled'])} cancelled"
+    usage = execution.get("usage")
+    if usage is not None:
+        total = usage["total"]
+        tokens = f"{total['totalTokens']} tokens ({total['inputTokens']} in, {total['outputTokens']} out)"
+        if total["cost"] is not None:
+            tokens += f", cost {total['cost']:g}"
+        summary += f"; {tokens}"
+        progress(options_of(ctx), f"Token usage: {tokens} in {total['calls']} LLM call(s)")
     hints = [f"{node}: {message}" for node, message in execution["errors"].items()]
 
     def text(out: TextIO) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tentacular.deploy import _codemap, _cronjobs, _netpol, _rbac, _secret_manifest, _workload
+from tentacular.deploy import _codemap, _cronjobs, _monitoring, _netpol, _rbac, _secret_manifest, _workload
 from tentacular.deploy._imageref import ImageRef
 from tentacular.deploy._labels import (
     CODE_HASH_ANNOTATION,
@@ -149,7 +149,10 @@ def build_manifests(loaded: LoadedWorkflow, options: ManifestOptions) -> list[di
             meta=meta(workflow.name),
             selector=selector,
             pod_labels=labels,
-            pod_annotations={CODE_HASH_ANNOTATION: bundle.digest()},
+            pod_annotations={
+                CODE_HASH_ANNOTATION: bundle.digest(),
+                **_monitoring.scrape_annotations(workflow),
+            },
             image=options.image,
             image_pull_policy=options.image_pull_policy,
             runtime_class=runtime_class,
@@ -161,6 +164,9 @@ def build_manifests(loaded: LoadedWorkflow, options: ManifestOptions) -> list[di
         )
     )
     objects.append(_workload.service(meta=meta(workflow.name), selector=selector))
+    monitor = _monitoring.service_monitor(workflow, meta=meta(workflow.name), selector=selector)
+    if monitor is not None:
+        objects.append(monitor)
     url = _cronjobs.run_url(workflow, namespace)
     for name, trigger in zip(
         _cronjobs.cronjob_names(workflow), _cronjobs.cron_triggers(workflow), strict=True

@@ -45,7 +45,11 @@ def ingress_section(workflow: Workflow) -> list[dict[str, Any]]:
     sections = []
     for rule in ingress_rules(workflow):
         # An empty podSelector is "any pod in this namespace" (webhook senders, ingress gateways).
-        peer = {"podSelector": {"matchLabels": dict(rule.from_labels)} if rule.from_labels else {}}
+        peer: dict[str, Any] = {
+            "podSelector": {"matchLabels": dict(rule.from_labels)} if rule.from_labels else {}
+        }
+        if rule.from_namespace is not None:  # the Prometheus scraper usually lives in its own namespace
+            peer["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": rule.from_namespace}}
         sections.append({"from": [peer], "ports": [{"port": rule.port, "protocol": rule.protocol}]})
     return sections
 

@@ -63,6 +63,7 @@ def run_local(
             return await engine.run(input)
         finally:
             await engine.services.http.aclose()
+            await asyncio.to_thread(engine.services.telemetry.shutdown)  # flush spans (bounded)
 
     return LocalRun(spec, asyncio.run(once()))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -39,12 +40,17 @@ class IngressRule:
 
     port: int
     protocol: str
-    source: Literal["trigger-pods", "webhook"]
+    source: Literal["trigger-pods", "webhook", "metrics-scraper"]
     from_labels: dict[str, str]
+    from_namespace: str | None = None
 
     def __str__(self) -> str:
         if self.source == "webhook":
             return f"{self.port}/{self.protocol} (from: any pod in the namespace, for webhooks)"
+        if self.source == "metrics-scraper":
+            labels = ", ".join(f"{k}={v}" for k, v in self.from_labels.items()) or "any pod"
+            where = f"namespace {self.from_namespace}" if self.from_namespace else "this namespace"
+            return f"{self.port}/{self.protocol} (from: {labels} in {where}, for GET /metrics)"
         labels = ", ".join(f"{k}={v}" for k, v in self.from_labels.items())
         return f"{self.port}/{self.protocol} (from: {labels})"
 
@@ -79,6 +85,13 @@ def egress_rules(workflow: Workflow) -> list[EgressRule]:
             rules.add(EgressRule(override.to_cidr, 0, "TCP", "cidr", source))
         for spec in override.ports:
             rules.add(EgressRule(override.to_cidr, spec.port, spec.protocol, "cidr", source))
+    collector = workflow.telemetry.parsed_endpoint if workflow.telemetry.exporter == "otlp" else None
+    if collector is not None:
+        rules.add(
+            EgressRule(
+                collector.host, collector.port, "TCP", _host_kind(collector.host), "telemetry.endpoint"
+            )
+        )
     dns = [
         EgressRule(DNS_HOST, 53, "UDP", "dns", "dns"),
         EgressRule(DNS_HOST, 53, "TCP", "dns", "dns"),
@@ -90,10 +103,33 @@ def egress_rules(workflow: Workflow) -> list[EgressRule]:
     return dns + list(unique.values())
 
 
+def _host_kind(host: str) -> EgressKind:
+    """A literal IP is a one-address CIDR; ``*.svc.cluster.local`` is in-cluster; else external."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return "cluster" if host.endswith(CLUSTER_SUFFIX) else "external"
+    return "cidr"
+
+
 def ingress_rules(workflow: Workflow) -> list[IngressRule]:
     if workflow.triggers_of("webhook"):
-        return [IngressRule(ENGINE_PORT, "TCP", "webhook", {})]
-    return [IngressRule(ENGINE_PORT, "TCP", "trigger-pods", {TRIGGER_ROLE_LABEL: TRIGGER_ROLE})]
+        rules = [IngressRule(ENGINE_PORT, "TCP", "webhook", {})]
+    else:
+        rules = [IngressRule(ENGINE_PORT, "TCP", "trigger-pods", {TRIGGER_ROLE_LABEL: TRIGGER_ROLE})]
+    monitoring = workflow.deployment.monitoring
+    scraper = monitoring.scraper
+    if monitoring.prometheus != "none" and scraper is not None:
+        rules.append(
+            IngressRule(
+                ENGINE_PORT,
+                "TCP",
+                "metrics-scraper",
+                dict(scraper.pod_selector),
+                from_namespace=scraper.namespace,
+            )
+        )
+    return rules
 
 
 def intended_hosts(workflow: Workflow) -> list[str]:
