@@ -1,5 +1,5 @@
 """Deployment side of observability (issue 17): scrape annotations or a ServiceMonitor, the scraper admitted
-by the NetworkPolicy, and the OTLP collector as an egress rule - all validated against the official schemas."""
+by the NetworkPolicy, and the OTLP collector as an egress rule; validated against the schemas."""
 
 from __future__ import annotations
 
