@@ -10,8 +10,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 
-from tentacular.engine._telemetry import Observability
 from tentacular.engine._logs import LogSink
+from tentacular.engine._telemetry import Observability
 from tentacular.spec import load_workflow
 
 from .conftest import WorkflowWriter, running_server

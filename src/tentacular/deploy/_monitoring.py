@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tentacular.spec._derive import ENGINE_PORT
 from tentacular.spec import Workflow
+from tentacular.spec._derive import ENGINE_PORT
 
 METRICS_PATH = "/metrics"
 
