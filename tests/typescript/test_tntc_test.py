@@ -233,3 +233,40 @@ def test_a_failing_typescript_case_shows_the_line_of_the_node(make_flow: FlowWri
         'in the node\'s code:\n        File "nodes/a.ts", line 3\n          throw new RangeError("bad " + x);'
         in out
     )
+
+
+def test_without_contract_and_mocks_any_dependency_is_the_original_default_mock(
+    make_flow: FlowWriter,
+) -> None:
+    ts = """
+        export default async (ctx) => {
+          const dep = ctx.dependency("github");
+          const body = await (await dep.fetch("/user/repos")).json();
+          return { host: dep.host, port: dep.port, authType: dep.authType, secret: dep.secret ?? null, body };
+        };
+    """
+    py = (
+        "async def run(ctx, input):\n"
+        "    dep = ctx.dependency('github')\n"
+        "    return {'host': dep.host, 'body': (await dep.fetch('/user/repos')).json()}\n"
+    )
+    body = {"mock": True, "dependency": "github", "path": "/user/repos"}
+    flow = make_flow(
+        {"ts-node.ts": ts, "py_node.py": py},
+        fixtures={
+            "ts-node.json": {
+                "input": {},
+                "expected": {
+                    "host": "mock-github.example.com",
+                    "port": 443,
+                    "authType": "test-auth",
+                    "secret": None,
+                    "body": body,
+                },
+            },
+            "py-node.json": {"input": {}, "expected": {"host": "mock-github.example.com", "body": body}},
+        },
+    )
+    code, envelope = tntc("test", str(flow))
+    assert code == 0, envelope
+    assert [r["passed"] for r in envelope["results"]] == [True, True]

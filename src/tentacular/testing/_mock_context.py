@@ -206,17 +206,37 @@ class _MockServices(EngineServices):
 
     def dependency(self, name: str) -> DependencyConnection:
         declared = self.contract.dependencies if self.contract is not None else {}
+        original = isinstance(self._mocks, OriginalMocks)
         if name not in declared:
+            if self.contract is None and original:
+                return self._default_dependency(name)
             return super().dependency(name)  # raises exactly the engine's DependencyError
+        return connection_for(name, declared[name], self.secrets, self._client(name, original=original))
+
+    def _client(self, name: str, *, original: bool) -> SharedHttpClient:
         client = self._clients.get(name)
         if client is None:
             import httpx
 
-            router = MockTransportRouter(
-                name, self._mocks.get(name, {}), self._record, original=isinstance(self._mocks, OriginalMocks)
-            )
+            router = MockTransportRouter(name, self._mocks.get(name, {}), self._record, original=original)
             client = self._clients[name] = SharedHttpClient(transport=httpx.MockTransport(router))
-        return connection_for(name, declared[name], self.secrets, client)
+        return client
+
+    def _default_dependency(self, name: str) -> DependencyConnection:
+        """The original mock without a contract: any name is an https mock service (INVENTORY §5.5)."""
+        return DependencyConnection(
+            name=name,
+            protocol="https",
+            host=f"mock-{name}.example.com",
+            port=443,
+            auth_type="test-auth",
+            _http=self._client(name, original=True),
+        )
+
+    @property
+    def default_dependencies(self) -> bool:
+        """True when any dependency name answers as the original contract-less mock."""
+        return self.contract is None and isinstance(self._mocks, OriginalMocks)
 
     async def aclose(self) -> None:
         for client in self._clients.values():

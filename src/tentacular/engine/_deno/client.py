@@ -290,7 +290,14 @@ def services_payload(services: Any, *, mock: bool) -> dict[str, Any]:
                 "container": conn.container,
             }
             deps[name] = {k: v for k, v in shown.items() if v is not None}
-    return {"config": _plain(services.config), "secrets": secrets, "deps": deps, "mock": mock}
+    return {
+        "config": _plain(services.config),
+        "secrets": secrets,
+        "deps": deps,
+        "mock": mock,
+        # tntc test without a contract and without "mocks": any name is a mock https service.
+        "anyDependency": bool(getattr(services, "default_dependencies", False)),
+    }
 
 
 def _plain(value: Any) -> Any:

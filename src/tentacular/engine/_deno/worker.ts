@@ -28,7 +28,7 @@ type Services = {
   secrets: Record<string, Record<string, string>>;
   deps: Record<string, Dep>;
   mock: boolean;
-  mockDefaults: boolean;
+  anyDependency: boolean;
 };
 
 const MAX_FRAME = 64 * 1024 * 1024;
@@ -313,7 +313,10 @@ function makeContext(
     },
     dependency(name: string) {
       if (svc.mock) send({ t: "ev", id, op: "dependency", name });
-      const dep = Object.hasOwn(svc.deps, name) ? svc.deps[name] : undefined;
+      let dep = Object.hasOwn(svc.deps, name) ? svc.deps[name] : undefined;
+      if (dep === undefined && svc.anyDependency) {
+        dep = { protocol: "https", host: `mock-${name}.example.com`, port: 443, authType: "test-auth" };
+      }
       if (dep === undefined) {
         throw new Error(
           `Dependency "${name}" not declared in contract. Add it to workflow.yaml contract.dependencies.`,
