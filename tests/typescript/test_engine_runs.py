@@ -411,7 +411,7 @@ def test_node_paths_with_spaces_and_hashes_load(tmp_path: Path) -> None:
     assert asyncio.run(engine_for(flow).run({})).outputs == {"x": "ok"}
 
 
-def test_dependency_requests_carry_the_node_spans_traceparent(
+def test_dependency_requests_get_client_spans_under_the_node_span(
     make_flow: FlowWriter, http_server: ThreadingHTTPServer
 ) -> None:
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -436,11 +436,17 @@ def test_dependency_requests_carry_the_node_spans_traceparent(
     )
     engine = WorkflowEngine(build_revision(loaded, compile_dag(loaded.workflow), services))
     assert asyncio.run(engine.run({})).outputs == {"call": 200}
-    node_span = next(s for s in exporter.get_finished_spans() if s.name.startswith("execute_node"))
+    spans = exporter.get_finished_spans()
+    node_span = next(s for s in spans if s.name.startswith("execute_node"))
+    (client,) = [s for s in spans if s.kind.name == "CLIENT"]
+    assert client.parent is not None and client.parent.span_id == node_span.context.span_id
+    assert client.attributes["http.request.method"] == "GET"
+    assert client.attributes["url.full"] == f"http://127.0.0.1:{port}/t"
+    assert client.attributes["http.response.status_code"] == 200
     (request,) = http_server.requests  # type: ignore[attr-defined]
-    trace_id = format(node_span.context.trace_id, "032x")
-    span_id = format(node_span.context.span_id, "016x")
-    assert request["traceparent"] == f"00-{trace_id}-{span_id}-01"
+    trace_id = format(client.context.trace_id, "032x")
+    span_id = format(client.context.span_id, "016x")
+    assert request["traceparent"].startswith(f"00-{trace_id}-{span_id}-")  # propagated from the client span
 
 
 def test_parallel_large_inputs_and_outputs_do_not_deadlock_the_pipes(make_flow: FlowWriter) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import contextvars
 import itertools
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +24,7 @@ from tentacular.engine._context import connection_for
 from tentacular.engine._deno.launcher import Launcher
 from tentacular.engine._deno.process import Frame, WorkerGone, WorkerProcess
 from tentacular.engine._deno.refusals import node_failure
+from tentacular.engine._deno.spans import ClientSpans
 from tentacular.errors import TypeScriptNodeError
 
 CANCEL_GRACE = 2.0  # seconds a cancelled node has to let go before the worker is restarted
@@ -37,6 +39,8 @@ class _Invocation:
     future: asyncio.Future[Any]
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     usage: list[dict[str, Any]] = field(default_factory=list)
+    spans: ClientSpans | None = None
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)  # the node task's
 
 
 class DenoClient:
@@ -126,10 +130,13 @@ class DenoClient:
         process.attach()
         loop = asyncio.get_running_loop()
         request = next(self._ids)
-        invocation = _Invocation(ctx, node, loop.create_future())
-        self._runs[request] = invocation
         services = ctx._services
         mock = bool(getattr(ctx, "proxied_io", False))
+        traceparent = None if mock else _traceparent(services)
+        invocation = _Invocation(ctx, node, loop.create_future())
+        if traceparent is not None:
+            invocation.spans = ClientSpans(services)
+        self._runs[request] = invocation
         try:
             key = self._services_key(services, mock)
             process.send(
@@ -141,7 +148,7 @@ class DenoClient:
                     "node": node,
                     "run": getattr(ctx, "run_id", ""),
                     "input": value,
-                    "traceparent": _traceparent(services),
+                    "traceparent": traceparent,
                 }
             )
             return await invocation.future
@@ -158,6 +165,8 @@ class DenoClient:
             for task in invocation.tasks:
                 task.cancel()
             report_usage(ctx, invocation.usage)
+            if invocation.spans is not None:
+                invocation.context.run(invocation.spans.close)
             if mock:
                 self._drop_services(services)
 
@@ -215,8 +224,16 @@ class DenoClient:
         elif kind == "ev" and invocation is not None:
             if frame.get("op") == "usage":
                 invocation.usage.append(dict(frame.get("fields") or {}))
+            elif frame.get("op") == "spanEnd":
+                if invocation.spans is not None:
+                    invocation.context.run(invocation.spans.end, frame)
             else:
                 record_event(invocation.ctx, frame)
+        elif kind == "call" and invocation is not None and frame.get("op") == "spanStart":
+            spans = invocation.spans
+            value = invocation.context.run(spans.start, frame) if spans is not None else {}
+            with contextlib.suppress(WorkerGone):
+                self._process.send({"t": "reply", "cid": frame["cid"], "value": value})
         elif kind == "call" and invocation is not None:
             task = asyncio.get_running_loop().create_task(self._answer(invocation, frame))
             invocation.tasks.add(task)

@@ -210,6 +210,36 @@ function withTrace(init: RequestInit | undefined, traceparent: string | undefine
   return { ...init, headers };
 }
 
+async function tracedFetch(
+  id: number,
+  url: string,
+  init: RequestInit | undefined,
+  dep: Dep,
+  signal: AbortSignal,
+  traceparent: string | undefined,
+): Promise<Response> {
+  if (!traceparent) return await fetch(url, withSignal(init, signal)); // tracing is off
+  // A client span under the node's span, opened by the engine; its traceparent goes out.
+  const target = new URL(url);
+  const method = (init?.method ?? "GET").toUpperCase();
+  const span = (await call(id, "spanStart", {
+    method,
+    url: target.origin + target.pathname,
+    host: dep.host,
+    port: dep.port,
+  })) as { sid?: number; traceparent?: string };
+  try {
+    const response = await fetch(url, withSignal(withTrace(init, span.traceparent ?? traceparent), signal));
+    send({ t: "ev", id, op: "spanEnd", sid: span.sid, status: response.status });
+    return response;
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "Error";
+    const message = error instanceof Error ? error.message : String(error);
+    send({ t: "ev", id, op: "spanEnd", sid: span.sid, error: { name, message } });
+    throw error;
+  }
+}
+
 function connection(
   id: number,
   name: string,
@@ -227,7 +257,7 @@ function connection(
         );
       }
       const url = `${dep.protocol}://${dep.host}:${dep.port}${path.startsWith("/") ? "" : "/"}${path}`;
-      if (!svc.mock) return await fetch(url, withSignal(withTrace(init, traceparent), signal));
+      if (!svc.mock) return await tracedFetch(id, url, init, dep, signal, traceparent);
       checkNet(dep.host ?? "", dep.port ?? 443);
       return await mockFetch(id, "fetch", { dependency: name }, new Request(url, init));
     };
