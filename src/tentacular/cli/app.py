@@ -46,7 +46,7 @@ app = typer.Typer(
 def global_options(
     ctx: typer.Context,
     output: Annotated[
-        OutputChoice, typer.Option("-o", "--output", help="text, or json (the common envelope).")
+        OutputChoice, typer.Option("-o", "--output", help="text, or the common envelope as json or yaml.")
     ] = OutputChoice.text,
     namespace: Annotated[str | None, typer.Option("-n", "--namespace", help="Kubernetes namespace.")] = None,
     env: Annotated[str | None, typer.Option("--env", help="Named environment from the config files.")] = None,

@@ -56,7 +56,7 @@ def test(
         return
     from tentacular import testing
 
-    enforcement = deploy.enforcement_for(env=options_of(ctx).env, warn=warn, on_event=event_printer(ctx))
+    enforcement = deploy.enforcement_for(env=options_of(ctx).env, warn=warn)
     finish(ctx, _result(testing.run_tests(target, pipeline=pipeline, enforcement=enforcement)))
 
 

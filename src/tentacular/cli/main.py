@@ -5,8 +5,12 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from tentacular.errors import EXIT_FAILURE, EXIT_USAGE, TentacularError, UsageError
+
+if TYPE_CHECKING:
+    from tentacular.cli.output import OutputFormat
 
 GLOBAL_VALUE_OPTIONS = frozenset({"-o", "--output", "-n", "--namespace", "--env"})
 GLOBAL_FLAGS = frozenset({"--debug"})
@@ -65,13 +69,38 @@ def _command_path(argv: Sequence[str]) -> list[str]:
     return path
 
 
-def _wants_json(argv: Sequence[str]) -> bool:
+def _output_format(argv: Sequence[str]) -> OutputFormat:
+    """The ``-o`` value as the error path needs it before Typer has parsed anything."""
     for index, token in enumerate(argv):
+        value = None
         if token in ("-o", "--output") and index + 1 < len(argv):
-            return argv[index + 1] == "json"
-        if token in ("--output=json", "-ojson"):
-            return True
-    return False
+            value = argv[index + 1]
+        elif token.startswith("--output="):
+            value = token.partition("=")[2]
+        elif token.startswith("-o") and len(token) > 2 and not token.startswith("--"):
+            value = token[2:]
+        if value is not None:
+            return "json" if value == "json" else "yaml" if value == "yaml" else "text"
+        if token == "--":
+            break
+    return "text"
+
+
+def _real_command(argv: Sequence[str]) -> str:
+    """The command as the user named it (``cluster check``, ``secrets sync``), for the envelope."""
+    import typer.main
+
+    from tentacular.cli.app import app
+
+    current: Any = typer.main.get_command(app)
+    names: list[str] = []
+    for token in _command_path(argv):
+        children = getattr(current, "commands", None)
+        if not children or token not in children:
+            break
+        names.append(token)
+        current = children[token]
+    return " ".join(names) or "tntc"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,28 +113,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tentacular.cli.app import app
     from tentacular.cli.output import GlobalOptions, emit_error
 
-    options = GlobalOptions(output="json" if _wants_json(args) else "text", debug="--debug" in args)
-    command = _command_name(args)
+    options = GlobalOptions(output=_output_format(args), debug="--debug" in args)
     try:
         result = app(args=args, prog_name="tntc", standalone_mode=False)
     except TentacularError as error:
         if options.debug:
             traceback.print_exc()
-        return emit_error(options, command, error)
+        return emit_error(options, _real_command(args), error)
     except typer.Exit as exit_:
         return int(exit_.exit_code or 0)
     except typer.Abort:
         sys.stderr.write("Aborted.\n")
         return EXIT_FAILURE
     except click_exceptions.NoArgsIsHelpError as exc:
-        if options.json:  # an agent gets an envelope, not a help page
+        if options.machine:  # an agent gets an envelope, not a help page
             path = " ".join(["tntc", *_command_path(args)])
             missing = UsageError(f"{path} needs a command", hint=f"see: {path} --help")
-            return emit_error(options, command, missing)
+            return emit_error(options, _real_command(args), missing)
         sys.stderr.write(exc.format_message() + "\n")
         return EXIT_USAGE
     except click_exceptions.ClickException as exc:
-        return emit_error(options, command, UsageError(exc.format_message(), hint="see: tntc --help"))
+        command = _real_command(args)
+        where = "tntc" if command == "tntc" else f"tntc {command}"
+        return emit_error(options, command, UsageError(exc.format_message(), hint=f"see: {where} --help"))
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         return 130
@@ -116,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"internal error: {type(exc).__name__}: {exc}",
             hint="re-run with --debug for the traceback and report it",
         )
-        return emit_error(options, command, internal)
+        return emit_error(options, _real_command(args), internal)
     return int(result) if isinstance(result, int) else 0
 
 

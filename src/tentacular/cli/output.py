@@ -34,6 +34,11 @@ class GlobalOptions:
     def json(self) -> bool:
         return self.output == "json"
 
+    @property
+    def machine(self) -> bool:
+        """``-o json`` or ``-o yaml``: stdout carries exactly one envelope document."""
+        return self.output in ("json", "yaml")
+
 
 @dataclass
 class CommandResult:
@@ -79,21 +84,36 @@ def envelope(
     return document
 
 
+def write_document(options: GlobalOptions, document: dict[str, Any]) -> None:
+    """The envelope on stdout: one JSON line, or one YAML document (the same data)."""
+    text = json.dumps(document, separators=(",", ":"), default=str)
+    if options.output == "yaml":
+        import yaml
+
+        text = yaml.safe_dump(json.loads(text), sort_keys=False, allow_unicode=True, width=1_000_000)
+        text = "---\n" + text.rstrip("\n")
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _error_object(error: dict[str, Any]) -> dict[str, Any]:
+    """``error`` always carries ``code``, ``message`` and ``hint`` (``null`` when there is none)."""
+    return {"code": error.get("code"), "message": error.get("message"), "hint": error.get("hint"), **error}
+
+
 def emit(options: GlobalOptions, result: CommandResult) -> int:
-    if options.json:
+    if options.machine:
         data = result.data
-        if not result.passed and "error" not in data:
+        if not result.passed:
             # Every failure names a stable code, also when no exception was raised (a failed test).
-            failure: dict[str, Any] = {
+            failure = data.get("error") or {
                 "code": result.command.replace(" ", "_") + "_failed",
                 "message": result.summary,
+                "hint": result.hints[0] if result.hints else None,
             }
-            if result.hints:
-                failure["hint"] = result.hints[0]
-            data = {**data, "error": failure}
+            data = {**data, "error": _error_object(failure)}
         doc = envelope(options, result.command, result.passed, result.summary, result.hints, data)
-        sys.stdout.write(json.dumps(doc, separators=(",", ":"), default=str) + "\n")
-        sys.stdout.flush()
+        write_document(options, doc)
         return result.code
     if result.text is not None:
         result.text(sys.stdout)
@@ -109,17 +129,17 @@ def emit(options: GlobalOptions, result: CommandResult) -> int:
 
 def emit_error(options: GlobalOptions, command: str, error: TentacularError) -> int:
     hints = [error.hint] if error.hint else []
-    if options.json:
+    if options.machine:
         detail = error.to_dict()
-        data: dict[str, Any] = {"error": detail}
-        if "errors" in detail:
-            data["errors"] = detail.pop("errors")
+        errors = detail.pop("errors", None)
+        data: dict[str, Any] = {"error": _error_object(detail)}
+        if errors is not None:
+            data["errors"] = errors
         issues = getattr(error, "issues", None)
         if issues:
             data["warnings"] = [i.to_dict() for i in issues if i.severity == "warning"]
         doc = envelope(options, command, False, error.message, hints, data)
-        sys.stdout.write(json.dumps(doc, separators=(",", ":"), default=str) + "\n")
-        sys.stdout.flush()
+        write_document(options, doc)
         return error.exit_code
     err = sys.stderr
     err.write(f"{style('Error:', 'red', err)} {error.message}\n")

@@ -126,18 +126,17 @@ def configure(
     return ConfigureReport(path, env, updates, dict(settings.data), list(settings.files))
 
 
-def enforcement_for(*, env: str | None, warn: bool, on_event: EventSink = ignore_events) -> Enforcement:
-    """``--warn`` wins; else the environment's ``enforcement`` (Q6); else strict."""
+def enforcement_for(*, env: str | None, warn: bool) -> Enforcement:
+    """``--warn`` wins; else the environment's ``enforcement`` (Q6); else strict.
+
+    An unknown ``--env`` is the same error here as in ``tntc deploy``: one resolution, one rule.
+    """
     if warn:
         return "audit"
     name = environment_name(env)
     if not name:
         return "strict"
-    settings = load_settings()
-    if not settings.has_environment(name):
-        on_event(Event(f'environment "{name}" not found in config; using strict enforcement', "warning"))
-        return "strict"
-    return settings.environment(name).enforcement
+    return load_settings().environment(name).enforcement
 
 
 def git_revision(directory: str | Path) -> str | None:
