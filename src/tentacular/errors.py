@@ -242,3 +242,9 @@ class TelemetryConfigError(InputError):
     """The telemetry configuration (workflow.yaml ``telemetry`` or an ``OTEL_*`` variable) is unusable."""
 
     code = "telemetry_config"
+
+
+class RunTimeoutError(TentacularError):
+    """A local run (``tntc run --local --timeout``) did not finish in time."""
+
+    code = "run_timeout"

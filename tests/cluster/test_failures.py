@@ -42,6 +42,8 @@ def test_missing_namespace_stops_before_apply_and_fix_creates_it(
     code, doc, _ = tntc(capsys, "deploy", str(directory), "--force", "-n", "prod")
     assert code == 1 and doc["error"]["code"] == "preflight_failed"
     assert any("--fix -n prod" in hint for hint in doc["hints"])
+    # Only hints that apply: --force was given and nothing reached the cluster (Build 4).
+    assert not any("--force" in hint or "tntc logs" in hint for hint in doc["hints"]), doc["hints"]
     assert emulator.calls("PATCH") == []
 
     code, doc, _ = tntc(capsys, "cluster", "check", "-n", "prod")

@@ -39,7 +39,8 @@ def run(
         Path | None, typer.Option("--secrets", help="Secrets file or directory (replaces the cascade).")
     ] = None,
     timeout: Annotated[
-        str | None, typer.Option("--timeout", help="Deployed runs: wait for the result (30s, 2m, seconds).")
+        str | None,
+        typer.Option("--timeout", help="Give up on the run after 30s, 2m, … (deployed runs: default 30s)."),
     ] = None,
     no_guard: Annotated[  # D4 (guard engineer)
         bool, typer.Option("--no-guard", help="Local debugging only: disable the runtime permission guard.")
@@ -57,6 +58,7 @@ def run(
         secrets_path=secrets,
         guard=not no_guard,
         secret_resolver=_secret_resolver(ctx, Path(target or "."), secrets),
+        timeout=None if timeout is None else seconds_option(timeout, default=0.0),
         on_event=event_printer(ctx),
     )
     workflow, execution = outcome.workflow, outcome.to_dict()
@@ -110,6 +112,11 @@ def _run_deployed(ctx: typer.Context, name: str | None, input_: str | None, time
 
     if not name:
         raise UsageError("tntc run needs a workflow name (or --local DIR)", hint="e.g. tntc run my-workflow")
+    if "/" in name or name in (".", "..") or name.endswith(".yaml") or Path(name).is_dir():
+        raise UsageError(
+            f'"{name}" is a path, but tntc run without --local runs a deployed workflow by name',
+            hint=f"to run it on the embedded engine: tntc run --local {name}",
+        )
     report = deploy.run_deployed(
         name,
         target=target_options(ctx),

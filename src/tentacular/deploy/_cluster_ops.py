@@ -21,11 +21,22 @@ from tentacular.deploy._plan import local_secrets_for, render_objects
 from tentacular.deploy._settings import DEFAULT_RUNTIME_CLASS, DeployTarget, load_settings
 from tentacular.errors import InputError
 from tentacular.events import Event, EventSink, ignore_events
-from tentacular.spec import check_workflow, load_workflow, secret_inventory
+from tentacular.spec import check_workflow, is_dns_label, load_workflow, secret_inventory
 
 
 def _target(options: TargetOptions) -> DeployTarget:
     return resolve_target(load_settings(), options)
+
+
+def check_name(name: str) -> str:
+    """A deployed workflow's name is a DNS-1123 label; say so before any API call is made."""
+    if not is_dns_label(name):
+        raise InputError(
+            f'"{name}" is not a workflow name: deployed workflows are named by DNS-1123 labels '
+            '(lower-case letters, digits and "-", at most 63 characters)',
+            hint="the name is workflow.yaml's name; list deployed ones with: tntc list",
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class RunReport:
 def run_deployed(
     name: str, *, target: TargetOptions, input: Any, timeout: float = DEFAULT_RUN_TIMEOUT
 ) -> RunReport:
+    check_name(name)
     resolved = _target(target)
     namespace = resolved.namespace.value
     with connect(resolved.cluster) as kube:
@@ -80,6 +92,7 @@ def undeploy(
     on_event: EventSink = ignore_events,
 ) -> UndeployReport:
     """Remove everything the workflow created; ``confirm(name, namespace)`` may still say no."""
+    check_name(name)
     resolved = _target(target)
     namespace = resolved.namespace.value
     if confirm is not None and not confirm(name, namespace):
@@ -94,6 +107,7 @@ def undeploy(
 
 
 def status(name: str, *, target: TargetOptions, detail: bool = False) -> dict[str, Any]:
+    check_name(name)
     resolved = _target(target)
     with connect(resolved.cluster) as kube:
         return workflow_status(kube, name, resolved.namespace.value, detail=detail)
@@ -122,6 +136,7 @@ class LogStream:
 @contextmanager
 def logs(name: str, *, target: TargetOptions, tail: int = 100, follow: bool = False) -> Iterator[LogStream]:
     """The log lines of the workflow's pod; the connection lives as long as the ``with`` block."""
+    check_name(name)
     resolved = _target(target)
     namespace = resolved.namespace.value
     with connect(resolved.cluster) as kube:

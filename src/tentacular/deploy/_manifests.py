@@ -19,7 +19,6 @@ Apply order (D6 "dependency order"), earlier objects are needed by later ones:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +37,7 @@ from tentacular.deploy._labels import (
 )
 from tentacular.deploy._source import source_path as default_source_path
 from tentacular.errors import ManifestError, TentacularError
+from tentacular.spec import is_dns_label, is_dns_subdomain
 from tentacular.spec._derive import intended_hosts
 from tentacular.spec._loader import LoadedWorkflow
 
@@ -55,8 +55,6 @@ APPLY_ORDER: tuple[str, ...] = (
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 DEFAULT_IMAGE = "tentacular-engine:latest"
 DEFAULT_RUNTIME_CLASS = "gvisor"
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 @dataclass(frozen=True)
@@ -194,11 +192,11 @@ def object_ref(obj: Mapping[str, Any]) -> str:
 
 
 def _check_options(options: ManifestOptions) -> None:
-    if not _DNS_LABEL.match(options.namespace):
+    if not is_dns_label(options.namespace):
         raise ManifestError(
             f'invalid namespace "{options.namespace}"', hint="lower-case letters, digits and '-'"
         )
-    if options.runtime_class and not _DNS_SUBDOMAIN.match(options.runtime_class):
+    if options.runtime_class and not is_dns_subdomain(options.runtime_class):
         raise ManifestError(f'invalid runtime class "{options.runtime_class}"')
     if options.image_pull_policy not in PULL_POLICIES:
         raise ManifestError(

@@ -61,6 +61,18 @@ class SharedHttpClient:
     def warm(self) -> None:
         self.get()
 
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    def set_timeout(self, seconds: float) -> None:
+        """A hot reload that changes ``config.timeout`` applies it to the live client as well."""
+        self._timeout = seconds
+        if self._client is not None:
+            import httpx
+
+            self._client.timeout = httpx.Timeout(seconds, connect=min(10.0, seconds))
+
     async def aclose(self) -> None:
         if self._client is not None:
             client, self._client = self._client, None

@@ -147,6 +147,7 @@ class WorkflowEngine:
         services = current.services.with_contract(
             loaded.workflow.config.as_mapping(), loaded.workflow.contract
         )
+        services.http.set_timeout(loaded.workflow.config.timeout_seconds)
         revision = build_revision(loaded, dag, services)
         self._revision = revision
         self.generation += 1

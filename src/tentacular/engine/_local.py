@@ -17,6 +17,7 @@ from tentacular.engine._logs import LogSink
 from tentacular.engine._secret_providers import SecretResolver
 from tentacular.engine._service import log_banner, serve
 from tentacular.engine._startup import boot
+from tentacular.errors import RunTimeoutError
 from tentacular.events import Event, EventSink, ignore_events
 from tentacular.spec import Workflow
 
@@ -41,6 +42,7 @@ def run_local(
     secrets_path: Path | None = None,
     guard: bool = True,
     secret_resolver: SecretResolver | None = None,
+    timeout: float | None = None,
     on_event: EventSink = ignore_events,
 ) -> LocalRun:
     """Boot the engine for ``workflow`` (guard on unless ``guard=False``), run it once, shut down.
@@ -60,7 +62,15 @@ def run_local(
 
     async def once() -> ExecutionResult:
         try:
-            return await engine.run(input)
+            if timeout is None:
+                return await engine.run(input)
+            try:
+                return await asyncio.wait_for(engine.run(input), timeout)
+            except TimeoutError:
+                raise RunTimeoutError(
+                    f"{spec.name} did not finish within {timeout:g}s (--timeout); its nodes were cancelled",
+                    hint="raise --timeout, or find the node that hangs with: tntc test",
+                ) from None
         finally:
             await engine.services.http.aclose()
             await asyncio.to_thread(engine.services.telemetry.shutdown)  # flush spans (bounded)

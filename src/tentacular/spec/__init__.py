@@ -9,6 +9,7 @@ from tentacular._lazy import lazy_exports
 from tentacular.spec._dag import Dag
 from tentacular.spec._denoflags import deno_permission_flags, net_grants
 from tentacular.spec._derive import DerivedArtifacts, derive, secret_inventory
+from tentacular.spec._fields import is_dns_label, is_dns_subdomain
 from tentacular.spec._issues import SpecIssue
 from tentacular.spec._loader import (
     WORKFLOW_FILE,
@@ -64,6 +65,8 @@ __all__ = [
     "deno_permission_flags",
     "derive",
     "duration_seconds",
+    "is_dns_label",
+    "is_dns_subdomain",
     "load_workflow",
     "mermaid_diagram",
     "net_grants",

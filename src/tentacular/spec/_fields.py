@@ -26,8 +26,9 @@ IDENTIFIER_RE = r"^[a-z][a-z0-9_-]*$"
 SECRET_REF_RE = r"^[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*$"
 NODE_PATH_RE = r"^(\./)?nodes/([A-Za-z0-9_.-]+/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*\.(py|ts)$"
 DURATION_RE = r"^([0-9]+)(ms|s|m|h)$"
-DNS_LABEL_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-DNS_SUBDOMAIN_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+# The one DNS-1123 rule (namespaces, names of deployed objects), shared by validate and deploy.
+DNS_LABEL_RE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+DNS_SUBDOMAIN_RE = r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 CIDR_PATTERN = r"^[0-9a-fA-F:.]+/[0-9]{1,3}$"
 CRON_PATTERN = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$"
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -185,3 +186,12 @@ def duration_seconds(value: str) -> float:
     if not match:
         raise ValueError(f"invalid duration {value!r}")
     return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def is_dns_label(value: str) -> bool:
+    """A DNS-1123 label: lower-case letters, digits and ``-``, 1-63 characters."""
+    return re.match(DNS_LABEL_RE, value) is not None
+
+
+def is_dns_subdomain(value: str) -> bool:
+    return re.match(DNS_SUBDOMAIN_RE, value) is not None
