@@ -1,4 +1,4 @@
-"""Golden files: the full object list of each example, as ``tntc deploy --dry-run -o yaml`` prints it.
+"""Golden files: the full object list of each example, as ``tntc deploy --dry-run`` prints it.
 
 Regenerate after an intended change with ``TNTC_UPDATE_GOLDEN=1 pytest tests/deploy/test_golden.py``
 and review the diff like any other code change.

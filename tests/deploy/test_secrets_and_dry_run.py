@@ -124,7 +124,11 @@ def test_dry_run_never_shows_secret_values(output: str, secret_workflow: Path, c
     assert main(["deploy", "--dry-run", str(secret_workflow), "-o", output]) == 0
     out, err = capsys.readouterr()
     assert _leaks(out) == [] and _leaks(err) == []
-    documents = json.loads(out)["objects"] if output == "json" else [d for d in yaml.safe_load_all(out) if d]
+    # text is kubectl-ready multi-document YAML; -o json / -o yaml carry the objects in the envelope
+    if output == "text":
+        documents = [d for d in yaml.safe_load_all(out) if d]
+    else:
+        documents = (json.loads(out) if output == "json" else yaml.safe_load(out))["objects"]
     secret = next(d for d in documents if d["kind"] == "Secret")
     assert secret["data"] == {"db": MASK, "github": MASK, "slack": MASK}
     assert [d["kind"] for d in documents][:4] == [
@@ -158,7 +162,7 @@ def test_missing_shared_secret_is_an_error(secret_workflow: Path, capsys: Any) -
 
 
 def test_omit_secrets(secret_workflow: Path, capsys: Any) -> None:
-    assert main(["deploy", "--dry-run", "--omit-secrets", str(secret_workflow), "-o", "yaml"]) == 0
+    assert main(["deploy", "--dry-run", "--omit-secrets", str(secret_workflow)]) == 0
     kinds = [d["kind"] for d in yaml.safe_load_all(capsys.readouterr().out) if d]
     assert "Secret" not in kinds
 
