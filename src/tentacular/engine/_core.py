@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tentacular.engine._survival import watch_loop
 from tentacular.engine._context import Context, EngineServices
 from tentacular.engine._executor import ExecutionResult, Sleep, describe_exception, execute
 from tentacular.engine._runtime import NodeFunction, load_nodes
@@ -104,6 +105,7 @@ class WorkflowEngine:
         services = revision.services
         nodes = revision.nodes
         rid = run_id or new_run_id()
+        watch_loop(str(revision.nodes_dir))  # sandbox: async nodes blocking the loop are interrupted
         workflow = revision.workflow
 
         def run_node(node: str, value: Any) -> Any:

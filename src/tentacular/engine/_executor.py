@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tentacular.engine._secrets import Redactor
+from tentacular.engine._survival import describe_node_exit, still_running_note
 from tentacular.errors import GuardViolation, TentacularError
 from tentacular.spec import Dag
 
@@ -192,6 +193,7 @@ async def execute(
     waiting = {node: len(parents[node]) for node in dag.nodes}
     running: dict[str, asyncio.Task[None]] = {}
     expired: set[str] = set()
+    stopped: set[str] = set()  # cancelled by this executor (fail-fast, shutdown), not by the node
     begun: set[str] = set()
     all_done: asyncio.Future[None] = loop.create_future()
     timeout_ms = _ms(timeout)
@@ -235,9 +237,12 @@ async def execute(
                     timer.cancel()
                     outcome = "cancelled"
                     if node not in expired:
-                        if current_task_cancelling():
+                        if node in stopped:
                             raise
-                        # The node's own code cancelled something and let it escape: a failure.
+                        # The node's own code cancelled something (even its own task) and let it
+                        # escape: a failure, not a cancelled run.
+                        while running[node].uncancel() > 0:
+                            pass
                         message = f'Node "{node}" was cancelled from inside its own code'
                         outcome = "error"
                     else:
@@ -245,13 +250,16 @@ async def execute(
                         task = running[node]
                         if task.uncancel() > 0:  # fail-fast or shutdown also asked: stop
                             raise
-                        message = f'Node "{node}" timed out after {timeout_ms}ms'
+                        message = f'Node "{node}" timed out after {timeout_ms}ms' + still_running_note(task)
                         outcome = "timeout"
                 except _NotJson as exc:
                     message = str(exc)
                 except Exception as exc:
                     timer.cancel()
                     message = describe_error(node, exc)
+                except BaseException as exc:  # SystemExit, KeyboardInterrupt, LoopBlocked…: the node's
+                    timer.cancel()
+                    message = describe_node_exit(node, exc)
                     failure = exc
                 finally:
                     if probe is not None:
@@ -274,6 +282,7 @@ async def execute(
                 for other, task in list(running.items()):
                     if other == node:
                         continue
+                    stopped.add(other)
                     task.cancel()
                     if other not in begun:
                         # Cancelled before its first step, the task never runs its own
@@ -301,6 +310,7 @@ async def execute(
     try:
         await all_done
     except asyncio.CancelledError:
+        stopped.update(running)
         for task in list(running.values()):
             task.cancel()
         if running:

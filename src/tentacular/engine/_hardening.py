@@ -172,9 +172,11 @@ def handlers(guard: RuntimeGuard, *, listen_ports: Iterable[int]) -> dict[str, H
 
 
 def install_wrappers(guard: RuntimeGuard, *, node_dirs: Iterable[str]) -> None:
+    dirs = tuple(d.rstrip(os.sep) + os.sep for d in node_dirs)
     _wrap_dir_fd_open(guard)
     _wrap_fifo_and_node(guard)
-    _wrap_signals(tuple(d.rstrip(os.sep) + os.sep for d in node_dirs))
+    _wrap_signals(dirs)
+    _wrap_process_exit(dirs)
     _restrict_extension_origins(guard)
 
 
@@ -222,7 +224,7 @@ def _joined(path: Any, dir_fd: int | None) -> Any:
 
 
 def _node_code_on_stack(node_dirs: tuple[str, ...]) -> bool:
-    frame = sys._getframe(2)
+    frame = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_filename.startswith(node_dirs):
             return True
@@ -254,6 +256,49 @@ def _wrap_signals(node_dirs: tuple[str, ...]) -> None:
 
     signal.signal = signal_checked  # type: ignore[assignment]
     signal.pthread_sigmask = mask_checked
+
+
+def _wrap_process_exit(node_dirs: tuple[str, ...]) -> None:
+    """os._exit, os.abort and signals to the engine itself end every run: refused for node code."""
+    if not node_dirs:
+        return
+    exit_now, abort, kill, killpg, raise_signal = os._exit, os.abort, os.kill, os.killpg, signal.raise_signal
+
+    def refuse(what: str) -> GuardViolation:
+        return GuardViolation(
+            f"{what} refused: a node may not end or signal the engine process — return a value or raise"
+        )
+
+    def exit_checked(code: int) -> None:
+        if _node_code_on_stack(node_dirs):
+            raise refuse(f"os._exit({code!r})")
+        exit_now(code)
+
+    def abort_checked() -> None:
+        if _node_code_on_stack(node_dirs):
+            raise refuse("os.abort()")
+        abort()
+
+    def kill_checked(pid: int, sig: int) -> None:
+        if _node_code_on_stack(node_dirs):
+            raise refuse(f"os.kill({pid!r}, {sig!r})")
+        kill(pid, sig)
+
+    def killpg_checked(group: int, sig: int) -> None:
+        if _node_code_on_stack(node_dirs):
+            raise refuse(f"os.killpg({group!r}, {sig!r})")
+        killpg(group, sig)
+
+    def raise_checked(sig: int) -> None:
+        if _node_code_on_stack(node_dirs):
+            raise refuse(f"signal.raise_signal({sig!r})")
+        raise_signal(sig)
+
+    os._exit = exit_checked  # type: ignore[assignment]
+    os.abort = abort_checked  # type: ignore[assignment]
+    os.kill = kill_checked
+    os.killpg = killpg_checked
+    signal.raise_signal = raise_checked
 
 
 def _restrict_extension_origins(guard: RuntimeGuard) -> None:

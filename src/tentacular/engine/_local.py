@@ -21,7 +21,7 @@ from tentacular.errors import RunTimeoutError
 from tentacular.events import Event, EventSink, ignore_events
 from tentacular.spec import Workflow
 
-DEV_GRACE_PERIOD = 5.0
+DEV_GRACE_PERIOD = 0.5  # sandbox: Ctrl-C ends tntc dev within a second, even with a run in flight
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ reload) and sibling helper modules in ``nodes/`` import by plain name.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.machinery
 import importlib.util
 import inspect
@@ -20,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
+from tentacular.engine._survival import node_threads
 from tentacular.errors import NodeLoadError
 
 NodeFunction = Callable[[Any, Any], Awaitable[Any]]
@@ -169,7 +169,7 @@ def _node_function(node_id: str, module: ModuleType, path: Path, nodes_dir: Path
     async def in_thread(ctx: Any, value: Any) -> Any:
         # A plain def must not block the loop; if it times out the thread cannot be stopped,
         # but its result is discarded.
-        result = await asyncio.to_thread(sync_run, ctx, value)
+        result = await node_threads().run(sync_run, ctx, value)  # sandbox: bounded, replaced on overrun
         if inspect.isawaitable(result):
             return await result
         return result
