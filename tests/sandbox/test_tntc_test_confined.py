@@ -62,10 +62,16 @@ def test_the_calling_process_is_not_confined(hostile: Path, capsys: pytest.Captu
     assert os.environ.get("PATH")
 
 
-def test_a_node_ending_the_process_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_node_ending_the_process_fails_its_test_and_a_crash_is_a_clear_error(tmp_path: Path) -> None:
     nodes = {"quit": "import os\nasync def run(ctx, input):\n    os._exit(3)\n"}
     directory = build_workflow(tmp_path / "quit", nodes, fixtures={"quit.json": {"input": {}}})
     done = tntc("test", str(directory), env=base_env())
+    assert done.returncode == 1
+    assert "os._exit(3) refused: a node may not end or signal the engine process" in done.stdout
+
+    nodes = {"crash": "import faulthandler\nasync def run(ctx, input):\n    faulthandler._sigsegv()\n"}
+    directory = build_workflow(tmp_path / "crash", nodes, fixtures={"crash.json": {"input": {}}})
+    done = tntc("test", str(directory), env=base_env())
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
-    assert "exited with status 3 before reporting" in done.stderr + done.stdout
+    assert "was killed by signal 11 before reporting" in done.stdout + done.stderr

@@ -257,6 +257,7 @@ async def execute(
                 except Exception as exc:
                     timer.cancel()
                     message = describe_error(node, exc)
+                    failure = exc
                 except BaseException as exc:  # SystemExit, KeyboardInterrupt, LoopBlocked…: the node's
                     timer.cancel()
                     message = describe_node_exit(node, exc)
