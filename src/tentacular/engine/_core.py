@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tentacular.engine._survival import watch_loop
 from tentacular.engine._context import Context, EngineServices
 from tentacular.engine._executor import ExecutionResult, Sleep, describe_exception, execute
 from tentacular.engine._runtime import NodeFunction, load_nodes
+from tentacular.engine._survival import watch_loop
 from tentacular.spec import Dag, LoadedWorkflow, Workflow, load_workflow
 
 

@@ -225,7 +225,8 @@ async def execute(
             while True:
                 timer = loop.call_at(loop.time() + timeout, expire, node)
                 probe = observer.attempt(node, attempt) if observer is not None else None
-                outcome, failure = "error", None
+                outcome = "error"
+                failure: BaseException | None = None
                 try:
                     output = await run_node(node, value)
                     timer.cancel()
