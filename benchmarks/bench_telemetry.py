@@ -1,0 +1,163 @@
+"""Telemetry overhead (issue 17): trivial3 with tracing off vs on (OTLP/HTTP to a local receiver).
+
+* per-run cost in process (``engine.run``), rounds interleaved off/on so machine noise hits both;
+* sequential ``POST /run`` throughput of the engine process (one keep-alive connection);
+* cold start with telemetry off and on.
+Target: tracing costs at most 10 % of a trivial3 run; cold start with it off is unchanged
+(the engine imports no OpenTelemetry then: tests/engine/test_telemetry_config.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import statistics
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bench_engine import WORKFLOWS, _engine, _free_port, _stop, _wait_healthy
+
+ROUNDS = 7
+RUNS_PER_ROUND = 1500
+HTTP_SECONDS = 3.0
+
+
+class _Receiver:
+    """A minimal OTLP/HTTP collector: accepts and counts export requests."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                receiver.requests += 1
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def _per_run(receiver: _Receiver) -> dict[str, Any]:
+    from tentacular.engine._startup import boot
+    from tentacular.engine._telemetry import Observability
+    from tentacular.spec import load_workflow
+
+    workflow = load_workflow(WORKFLOWS / "trivial3").workflow
+    traced = Observability.create(workflow, env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url})
+    engines = {
+        "off": boot(WORKFLOWS / "trivial3", cluster_secrets=None)[0],
+        "on": boot(WORKFLOWS / "trivial3", cluster_secrets=None, telemetry=traced)[0],
+    }
+    rounds: dict[str, list[float]] = {"off": [], "on": []}
+    for engine in engines.values():
+        for _ in range(200):
+            await engine.run({})
+    for _ in range(ROUNDS):
+        for mode, engine in engines.items():
+            started = time.perf_counter()
+            for _ in range(RUNS_PER_ROUND):
+                await engine.run({})
+            rounds[mode].append((time.perf_counter() - started) / RUNS_PER_ROUND)
+    await asyncio.to_thread(traced.shutdown)
+    off, on = statistics.median(rounds["off"]), statistics.median(rounds["on"])
+    return {
+        "run_us_tracing_off": round(off * 1e6, 1),
+        "run_us_tracing_on": round(on * 1e6, 1),
+        "run_overhead_pct": round((on / off - 1) * 100, 1),
+        "collector_requests": receiver.requests,
+    }
+
+
+def _throughput(port: int) -> float:
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    body = b"{}"
+    headers = {"content-type": "application/json"}
+    for _ in range(200):
+        connection.request("POST", "/run", body, headers)
+        connection.getresponse().read()
+    count = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < HTTP_SECONDS:
+        connection.request("POST", "/run", body, headers)
+        connection.getresponse().read()
+        count += 1
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return count / elapsed
+
+
+def _process(env: dict[str, str]) -> tuple[float, float]:
+    """(cold start ms, sequential runs/s) of the engine process with ``env`` added."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        port = _free_port()
+        started = time.perf_counter()
+        proc = _engine("trivial3", port)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    try:
+        _wait_healthy(port)
+        cold = (time.perf_counter() - started) * 1000
+        return cold, _throughput(port)
+    finally:
+        _stop(proc)
+
+
+def _process_figures(receiver: _Receiver) -> dict[str, Any]:
+    modes = {"off": {}, "on": {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}}
+    samples: dict[str, list[tuple[float, float]]] = {"off": [], "on": []}
+    _process({})  # warm the page cache
+    for _ in range(3):
+        for mode, env in modes.items():
+            samples[mode].append(_process(env))
+    figures: dict[str, Any] = {}
+    for mode in modes:
+        figures[f"cold_start_ms_tracing_{mode}"] = round(statistics.median(s[0] for s in samples[mode]), 1)
+        figures[f"http_runs_per_s_tracing_{mode}"] = round(statistics.median(s[1] for s in samples[mode]))
+    off, on = figures["http_runs_per_s_tracing_off"], figures["http_runs_per_s_tracing_on"]
+    figures["http_overhead_pct"] = round((off / on - 1) * 100, 1)
+    return figures
+
+
+def main(results_dir: Path) -> None:
+    receiver = _Receiver()
+    try:
+        figures: dict[str, Any] = {"cpu_count": os.cpu_count(), "workflow": "trivial3"}
+        figures.update(asyncio.run(_per_run(receiver)))
+        figures.update(_process_figures(receiver))
+    finally:
+        receiver.close()
+    (results_dir / "telemetry.json").write_text(json.dumps(figures, indent=2) + "\n")
+    rows = [
+        ("in-process run, tracing off (µs)", figures["run_us_tracing_off"], ""),
+        ("in-process run, tracing on (µs)", figures["run_us_tracing_on"], ""),
+        ("in-process overhead (%)", figures["run_overhead_pct"], "≤ 10"),
+        ("POST /run per s, tracing off", figures["http_runs_per_s_tracing_off"], ""),
+        ("POST /run per s, tracing on", figures["http_runs_per_s_tracing_on"], ""),
+        ("HTTP overhead (%)", figures["http_overhead_pct"], "≤ 10"),
+        ("cold start, tracing off (ms)", figures["cold_start_ms_tracing_off"], "= engine.md cold_start_ms"),
+        ("cold start, tracing on (ms)", figures["cold_start_ms_tracing_on"], ""),
+    ]
+    table = ["| figure | measured | target |", "|---|---|---|"]
+    table += [f"| {name} | {value} | {target} |" for name, value, target in rows]
+    (results_dir / "telemetry.md").write_text("\n".join(table) + "\n")
+    print("\n".join(table))
