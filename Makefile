@@ -16,10 +16,16 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-demo: setup
-	$(BIN)/tntc validate example-workflows/word-counter
-	$(BIN)/tntc visualize example-workflows/word-counter
-	$(BIN)/tntc run --local example-workflows/word-counter --input '{"text": "the cat and the hat and the bat"}'
+# The demo needs the runtime only: `pip install .` into its own venv (no test or lint tools).
+DEMO_VENV ?= .venv-demo
+DEMO_BIN  := $(DEMO_VENV)/bin
+
+demo:
+	@test -x $(DEMO_BIN)/python || $(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_BIN)/python -m pip install --quiet --disable-pip-version-check .
+	$(DEMO_BIN)/tntc validate example-workflows/word-counter
+	$(DEMO_BIN)/tntc visualize example-workflows/word-counter
+	$(DEMO_BIN)/tntc run --local example-workflows/word-counter --input '{"text": "the cat and the hat and the bat"}'
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks example-workflows
@@ -56,4 +62,4 @@ e2e: setup
 	$(BIN)/python -m pytest -q tests/e2e
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info
+	rm -rf $(VENV) $(DEMO_VENV) build dist src/*.egg-info

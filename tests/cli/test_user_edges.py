@@ -158,3 +158,17 @@ def test_names_are_dns_labels_checked_before_any_api_call(
     assert document["error"]["code"] == "invalid_input"
     assert document["summary"].startswith('"Bad_Name" is not a workflow name')
     assert "tntc list" in document["error"]["hint"]
+
+
+def test_the_quick_start_works_as_written(tmp_path: Path) -> None:
+    """Build 7: `tntc init` then the README's `run --local ... --input` uses the input; next steps
+    name `tntc dev`."""
+    created = tntc("init", "my-wf", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    assert "tntc dev my-wf" in created.stdout
+    assert "tntc run --local my-wf --input '{\"name\": \"you\"}'" in created.stdout
+    done = tntc("run", "--local", "my-wf", "--input", '{"name": "you"}', "-o", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["execution"]["outputs"]["hello"] == {"message": "Hello, you!"}
+    tested = tntc("test", "my-wf", cwd=tmp_path)
+    assert tested.returncode == 0, tested.stdout + tested.stderr

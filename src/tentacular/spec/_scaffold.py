@@ -40,7 +40,8 @@ _HELLO_NODE = '''\
 
 async def run(ctx, input):
     ctx.log.info("hello node executed")
-    return {{"message": "Hello from {name}!"}}
+    who = input.get("name") if isinstance(input, dict) else None  # e.g. --input '{{"name": "you"}}'
+    return {{"message": f"Hello, {{who}}!" if who else "Hello from {name}!"}}
 '''
 
 _HELLO_TS_NODE = """\
@@ -49,7 +50,8 @@ import type {{ Context }} from "tentacular";
 
 export default async function run(ctx: Context, input: unknown) {{
   ctx.log.info("hello node executed");
-  return {{ message: "Hello from {name}!" }};
+  const who = (input as {{ name?: string }} | null)?.name; // e.g. --input '{{"name": "you"}}'
+  return {{ message: who ? `Hello, ${{who}}!` : "Hello from {name}!" }};
 }}
 """
 
