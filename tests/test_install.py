@@ -62,6 +62,6 @@ def test_pip_install_dot_is_enough_to_run_a_workflow(tmp_path: Path) -> None:
     assert document["status"] == "pass"
     assert document["execution"]["outputs"]["measure"]["total"] == 5
 
-    probe = "import importlib.util as u; print([m for m in %r if u.find_spec(m)])" % (DEV_ONLY,)
+    probe = f"import importlib.util as u; print([m for m in {DEV_ONLY!r} if u.find_spec(m)])"
     present = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=True, env=env)
     assert present.stdout.strip() == "[]", f"dev tools installed by pip install .: {present.stdout}"
