@@ -166,7 +166,7 @@ def test_the_quick_start_works_as_written(tmp_path: Path) -> None:
     created = tntc("init", "my-wf", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     assert "tntc dev my-wf" in created.stdout
-    assert "tntc run --local my-wf --input '{\"name\": \"you\"}'" in created.stdout
+    assert 'tntc run --local my-wf --input \'{"name": "you"}\'' in created.stdout
     done = tntc("run", "--local", "my-wf", "--input", '{"name": "you"}', "-o", "json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["execution"]["outputs"]["hello"] == {"message": "Hello, you!"}

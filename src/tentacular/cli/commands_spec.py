@@ -83,7 +83,7 @@ def init(
         out.write(
             f"\nNext steps:\n  tntc validate {created.directory}\n"
             f"  tntc test {created.directory}\n"
-            f"  tntc run --local {created.directory} --input '{{\"name\": \"you\"}}'\n"
+            f'  tntc run --local {created.directory} --input \'{{"name": "you"}}\'\n'
             f"  tntc dev {created.directory}        # serve it with hot reload on :8080\n"
         )
 
