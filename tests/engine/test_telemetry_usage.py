@@ -184,3 +184,16 @@ def test_tntc_run_local_shows_totals_and_json_usage(make_flow: WorkflowWriter) -
     assert text_run.code == 0
     assert "Token usage: 294 tokens (185 in, 109 out), cost 0.0012 in 5 LLM call(s)" in text_run.err
     assert doc["summary"].endswith("; 294 tokens (185 in, 109 out), cost 0.0012")
+
+
+async def test_health_detail_summarises_usage_since_start(make_flow: WorkflowWriter, sink: LogSink) -> None:
+    with LocalService() as llm:
+        flow = make_flow({"manual": REPORTS_ITSELF}, contract=contract(llm))
+        async with running_server(flow, sink) as client:
+            for _ in range(2):
+                await client.post("/run", json={})
+            detail = (await client.get("/health?detail=1")).json()
+    usage = detail["usage"]
+    assert usage["total"] == {"inputTokens": 230, "outputTokens": 12, "calls": 4}
+    claude = usage["models"]["claude-sonnet-4-5-20250929"]
+    assert claude["provider"] == "anthropic" and claude["calls"] == 2 and claude["cost"] == 0.0024

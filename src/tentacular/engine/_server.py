@@ -92,7 +92,9 @@ class EngineApp:
             elif path == "/health":
                 if method in ("GET", "HEAD"):
                     if b"detail=" in scope.get("query_string", b""):
-                        body = json.dumps({**self.telemetry.snapshot(), "layers": _layers()}).encode()
+                        usage = self.engine.services.telemetry.metrics.usage_summary()
+                        detail = {**self.telemetry.snapshot(), "layers": _layers(), "usage": usage}
+                        body = json.dumps(detail).encode()
                         await _respond(send, 200, body)
                     else:
                         await _respond(send, 200, _HEALTH_OK)

@@ -146,6 +146,28 @@ class EngineMetrics:
         """For queue and webhook triggers: one message or request received and how it ended."""
         self.add(TRIGGER_EVENTS, (workflow, trigger, outcome))
 
+    def usage_summary(self) -> dict[str, Any]:
+        """Token usage since start from the counters, by model (``/health?detail=1`` for tntc status)."""
+        models: dict[str, dict[str, Any]] = {}
+        for (_workflow, provider, model, kind), value in self.series(TOKENS).items():
+            entry = models.setdefault(
+                model,
+                {"provider": provider or None, "inputTokens": 0, "outputTokens": 0, "calls": 0, "cost": None},
+            )
+            entry["inputTokens" if kind == "input" else "outputTokens"] += int(value)
+        for (_workflow, model), value in self.series(LLM_CALLS).items():
+            if model in models:
+                models[model]["calls"] += int(value)
+        for (_workflow, _provider, model), value in self.series(LLM_COST).items():
+            if model in models:
+                models[model]["cost"] = (models[model]["cost"] or 0.0) + value
+        total = {
+            "inputTokens": sum(m["inputTokens"] for m in models.values()),
+            "outputTokens": sum(m["outputTokens"] for m in models.values()),
+            "calls": sum(m["calls"] for m in models.values()),
+        }
+        return {"total": total, "models": models}
+
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition and its content type."""
         from prometheus_client import CollectorRegistry, generate_latest
