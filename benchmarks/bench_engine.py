@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
-import shutil
 import signal
 import socket
 import statistics
@@ -20,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks._load import generator_name, measure
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = Path(__file__).resolve().parent / "workflows"
@@ -33,8 +33,7 @@ TARGETS = {
     "makespan_ratio": 1.02,
     "per_node_us": 9.0,
 }
-LOAD_SECONDS = 5
-POST_LUA = 'wrk.method = "POST"\nwrk.body = "{}"\nwrk.headers["Content-Type"] = "application/json"\n'
+LOAD_SECONDS = 3
 
 
 def _free_port() -> int:
@@ -89,54 +88,26 @@ def _rss_mib(pid: int) -> float:
     return total / 1024
 
 
-def _wrk() -> str | None:
-    found = shutil.which("wrk")
-    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
-        return found
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    try:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], timeout=180, check=False, **quiet)  # type: ignore[call-overload]
-        if not shutil.which("wrk"):
-            subprocess.run(["apt-get", "update", "-qq"], timeout=180, check=False, **quiet)  # type: ignore[call-overload]
-            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], timeout=180, check=False, **quiet)  # type: ignore[call-overload]
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return shutil.which("wrk")
+def _floor(port: int) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "benchmarks._floor", str(port)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
 
 
-def _load(wrk: str, port: int, connections: int, seconds: int, script: Path) -> float:
-    out = subprocess.run(
-        [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), f"http://127.0.0.1:{port}/run"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    if match is None or non_2xx is not None:
-        raise RuntimeError(f"wrk run failed:\n{out}")
-    return float(match.group(1))
-
-
-def throughput_and_rss(results_dir: Path, workers: int) -> dict[str, Any]:
-    wrk = _wrk()
+def serve_and_load(
+    start: Any, connections: tuple[int, ...] = (1, 8, 32), seconds: float = LOAD_SECONDS
+) -> dict[str, Any]:
+    """Start a server with ``start(port)``, load POST /run at each concurrency, report rps/p50/p99 and RSS."""
     port = _free_port()
-    proc = _engine("trivial3", port, "--workers", str(workers))
+    proc = start(port)
     figures: dict[str, Any] = {}
     try:
         _wait_healthy(port)
-        time.sleep(0.5)
+        time.sleep(0.3)
         figures["rss_idle_mib"] = round(_rss_mib(proc.pid), 1)
-        if wrk is None:
-            figures["throughput"] = "skipped: wrk not available (apt-get install wrk)"
-            return figures
-        script = results_dir / "post.lua"
-        script.write_text(POST_LUA)
-        _load(wrk, port, 8, 1, script)  # warm-up
-        for connections in (1, 8, 32):
-            figures[f"throughput_c{connections}"] = round(_load(wrk, port, connections, LOAD_SECONDS, script))
-        figures["rss_loaded_mib"] = round(_rss_mib(proc.pid), 1)  # after 15 s+ of load
-        script.unlink()
+        measure(port, 8, min(1.0, seconds))  # warm-up
+        for count in connections:
+            figures[f"c{count}"] = measure(port, count, seconds).as_dict()
+        figures["rss_loaded_mib"] = round(_rss_mib(proc.pid), 1)
     finally:
         _stop(proc)
     return figures
@@ -175,11 +146,11 @@ async def _in_process(workflow: str, runs: int) -> tuple[float, int, Any]:
     return statistics.median(durations), len(engine.revision.dag.nodes), result
 
 
-def executor_figures() -> dict[str, Any]:
-    makespan, _, result = asyncio.run(_in_process("skewed-dag", 15))
+def executor_figures(wide_runs: int = 3000) -> dict[str, Any]:
+    makespan, _, result = asyncio.run(_in_process("skewed-dag", 15 if wide_runs >= 100 else 2))
     assert result is not None and result.success
     critical = 0.200  # a → b (200 ms) → f; the c→d→e branch sleeps 60 ms
-    wide, nodes, _ = asyncio.run(_in_process("wide", 3000))
+    wide, nodes, _ = asyncio.run(_in_process("wide", wide_runs))
     return {
         "makespan_ms": round(makespan * 1000, 1),
         "critical_path_ms": critical * 1000,
@@ -189,33 +160,72 @@ def executor_figures() -> dict[str, Any]:
     }
 
 
-def _met(key: str, value: Any) -> str:
-    if not isinstance(value, int | float):
-        return "n/a"
-    higher_is_better = key.startswith("throughput")
-    ok = value >= TARGETS[key] if higher_is_better else value <= TARGETS[key]
-    return "yes" if ok else "no"
+def _flatten(figures: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    flat: dict[str, float] = {}
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            flat[f"{prefix}{key}"] = float(value)
+    return flat
+
+
+def ratios(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, float]:
+    """current / previous for every numeric figure both runs have (targets excluded)."""
+    now, before = _flatten(current), _flatten(previous)
+    return {
+        key: round(value / before[key], 3)
+        for key, value in now.items()
+        if key in before and before[key] and not key.startswith("targets.")
+    }
+
+
+def _table(figures: dict[str, Any], against: dict[str, float]) -> str:
+    rows = ["| figure | measured | previous run ratio |", "|---|---|---|"]
+    for key, value in _flatten(figures).items():
+        if key.startswith("targets.") or key == "cpu_count":
+            continue
+        ratio = against.get(key)
+        rows.append(f"| {key} | {value:g} | {'' if ratio is None else f'{ratio:.3f}×'} |")
+    return "\n".join(rows) + "\n"
+
+
+def collect(*, seconds: float = LOAD_SECONDS, cold_runs: int = 10, wide_runs: int = 3000) -> dict[str, Any]:
+    load_avg = os.getloadavg()
+    figures: dict[str, Any] = {
+        "cpu_count": os.cpu_count(),
+        "load_generator": generator_name(),
+        "load_average_1m_at_start": round(load_avg[0], 2),
+        "load_seconds_per_point": seconds,
+    }
+    figures.update(executor_figures(wide_runs))
+    figures.update(cold_start(cold_runs))
+    floor = serve_and_load(_floor, seconds=seconds)
+    engine = {
+        name: serve_and_load(lambda port, n=name: _engine(n, port), seconds=seconds)
+        for name in ("trivial3", "wide")
+    }
+    workers_2 = serve_and_load(lambda port: _engine("trivial3", port, "--workers", "2"), (8, 32), seconds)
+    figures["floor"] = floor
+    figures["trivial3"] = engine["trivial3"]
+    figures["wide"] = engine["wide"]
+    figures["trivial3_workers_2"] = workers_2
+    figures["trivial3_vs_floor"] = {
+        f"c{n}_rps": round(engine["trivial3"][f"c{n}"]["rps"] / floor[f"c{n}"]["rps"], 3) for n in (1, 8, 32)
+    }
+    figures["targets"] = TARGETS
+    return figures
 
 
 def main(results_dir: Path) -> None:
-    figures: dict[str, Any] = {"cpu_count": os.cpu_count(), "load_generator": "wrk -t1 on the same 2 cores"}
-    figures.update(executor_figures())
-    figures.update(cold_start())
-    figures["workers_1"] = throughput_and_rss(results_dir, 1)
-    figures["workers_2"] = throughput_and_rss(results_dir, 2)
-    figures["targets"] = TARGETS
-    (results_dir / "engine.json").write_text(json.dumps(figures, indent=2) + "\n")
-    rows = ["| figure | measured | target (Deno original) | met |", "|---|---|---|---|"]
-    for key in ("makespan_ratio", "per_node_us", "cold_start_ms"):
-        sign = "≤"
-        rows.append(f"| {key} | {figures[key]} | {sign} {TARGETS[key]} | {_met(key, figures[key])} |")
-    for mode in ("workers_1", "workers_2"):
-        for key in ("throughput_c1", "throughput_c8", "throughput_c32", "rss_idle_mib", "rss_loaded_mib"):
-            value = figures[mode].get(key, figures[mode].get("throughput", "n/a"))
-            sign = "≥" if key.startswith("throughput") else "≤"
-            rows.append(
-                f"| {key} ({mode.replace('_', '=')}) | {value} | {sign} {TARGETS[key]} | {_met(key, value)} |"
-            )
-    text = "\n".join(rows) + "\n"
+    path = results_dir / "engine.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    figures = collect(seconds=float(os.environ.get("TNTC_BENCH_SECONDS", LOAD_SECONDS)))
+    against = ratios(figures, previous)
+    print(f"load generator: {figures['load_generator']}")
+    if not previous:
+        print("no previous engine.json: no ratios this time")
+    path.write_text(json.dumps(figures, indent=2) + "\n")
+    text = _table(figures, against)
     (results_dir / "engine.md").write_text(text)
     print(text)
