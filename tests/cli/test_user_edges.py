@@ -172,3 +172,25 @@ def test_the_quick_start_works_as_written(tmp_path: Path) -> None:
     assert json.loads(done.stdout)["execution"]["outputs"]["hello"] == {"message": "Hello, you!"}
     tested = tntc("test", "my-wf", cwd=tmp_path)
     assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+def test_an_invalid_port_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """Build 4: `tntc dev -p 70000` is refused as usage (exit 2) before anything starts."""
+    assert main(["dev", str(EXAMPLES / "word-counter"), "-p", "70000", "-o", "json"]) == 2
+    document = envelope(capsys)
+    assert document["command"] == "dev" and document["error"]["code"] == "usage"
+    assert document["summary"].endswith("less than or equal to 65535")
+
+
+def test_a_port_in_use_suggests_another_with_p() -> None:
+    """Build 4: "address already in use" says which flag picks another port."""
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        done = tntc("dev", str(EXAMPLES / "word-counter"), "-p", str(port))
+    assert done.returncode == 1, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert f"hint: another process holds port {port}; pick another with -p" in done.stderr

@@ -149,7 +149,9 @@ def _run_deployed(ctx: typer.Context, name: str | None, input_: str | None, time
 def dev(
     ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="Workflow directory.")] = Path(),
-    port: Annotated[int, typer.Option("-p", "--port", help="Listen port.")] = 8080,
+    port: Annotated[
+        int, typer.Option("-p", "--port", help="Listen port (1-65535).", min=1, max=65535)
+    ] = 8080,
     host: Annotated[str, typer.Option("--host", help="Listen address.")] = "127.0.0.1",
     secrets: Annotated[
         Path | None, typer.Option("--secrets", help="Secrets file or directory (replaces the cascade).")

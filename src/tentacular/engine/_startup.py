@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,7 +95,13 @@ def bind_listener(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise TentacularError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        in_use = exc.errno == errno.EADDRINUSE
+        raise TentacularError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint=f"another process holds port {port}; pick another with -p, e.g. -p {port + 1}"
+            if in_use
+            else None,
+        ) from None
     sock.listen(2048)
     sock.setblocking(False)
     return sock
