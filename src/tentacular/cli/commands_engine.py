@@ -150,7 +150,7 @@ def dev(
     ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="Workflow directory.")] = Path(),
     port: Annotated[
-        int, typer.Option("-p", "--port", help="Listen port (1-65535).", min=1, max=65535)
+        int, typer.Option("-p", "--port", help="Listen port (0: any free one).", min=0, max=65535)
     ] = 8080,
     host: Annotated[str, typer.Option("--host", help="Listen address.")] = "127.0.0.1",
     secrets: Annotated[
