@@ -167,7 +167,10 @@ def test_overrunning_sync_nodes_leak_threads_honestly_and_the_pool_is_replaced(t
         process.stop()
 
 
-STUCK = "import time\n\ndef run(ctx, input):\n    time.sleep(60)\n    return {}\n"
+STUCK = (
+    "import sys, time\n\ndef run(ctx, input):\n"
+    "    print('node-is-stuck-now', file=sys.stderr, flush=True)\n    time.sleep(60)\n    return {}\n"
+)
 
 
 def _interrupt_within(argv: list[str], *, ready: str, cwd: Path, then: Any = None) -> float:
@@ -206,9 +209,9 @@ def test_ctrl_c_stops_run_local_test_and_dev_with_a_node_stuck_in_a_thread(tmp_p
 
     took = {
         "run --local": _interrupt_within(
-            [TNTC, "run", "--local", str(directory)], ready="runtime permission guard", cwd=directory
+            [TNTC, "run", "--local", str(directory)], ready="node-is-stuck-now", cwd=directory
         ),
-        "test": _interrupt_within([TNTC, "test", str(directory)], ready="", cwd=directory),
+        "test": _interrupt_within([TNTC, "test", str(directory)], ready="node-is-stuck-now", cwd=directory),
         "dev": _interrupt_within(
             [TNTC, "dev", str(directory), "--port", str(port)],
             ready="Listening",
