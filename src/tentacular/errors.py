@@ -248,3 +248,15 @@ class RunTimeoutError(TentacularError):
     """A local run (``tntc run --local --timeout``) did not finish in time."""
 
     code = "run_timeout"
+
+
+class TriggerConfigError(InputError):
+    """The workflow's event-trigger settings cannot work (no NATS server, a malformed URL)."""
+
+    code = "trigger_config"
+
+
+class QueueRequestError(TentacularError):
+    """A request to a workflow's NATS subject got no answer (no server, no subscriber, timeout)."""
+
+    code = "queue_request_failed"

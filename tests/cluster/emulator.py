@@ -44,6 +44,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "cronjobs": ("batch/v1", "CronJob"),
     "jobs": ("batch/v1", "Job"),
     "networkpolicies": ("networking.k8s.io/v1", "NetworkPolicy"),
+    "ingresses": ("networking.k8s.io/v1", "Ingress"),
     "runtimeclasses": ("node.k8s.io/v1", "RuntimeClass"),
     "clusterroles": ("rbac.authorization.k8s.io/v1", "ClusterRole"),
     "clusterrolebindings": ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),

@@ -105,3 +105,23 @@ def test_live_test_envelope_and_cleanup(
     assert doc["command"] == "test" and doc["execution"]["success"] is True
     assert [p["name"] for p in doc["phases"]][-2:] == ["verify", "cleanup"]
     assert emulator.objects("deployments", "dev-wf") == {}
+
+
+def test_audit_checks_the_webhook_route_and_undeploy_removes_it(
+    emulator: KubeEmulator, kubeconfig: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = copy_example("hn-digest", tmp_path)
+    spec = yaml.safe_load((directory / "workflow.yaml").read_text())
+    spec["triggers"].append({"type": "webhook", "provider": "github", "event": "push"})
+    spec.setdefault("deployment", {})["webhook"] = {"host": "hooks.example.com", "className": "nginx"}
+    (directory / "workflow.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    assert tntc(capsys, "deploy", str(directory), "--force")[0] == 0
+    ingress = emulator.store[("ingresses", "default", "hn-digest-webhook")]
+    assert ingress["spec"]["rules"][0]["http"]["paths"][0]["path"] == "/webhook/"
+    code, doc, _ = tntc(capsys, "audit", str(directory))
+    assert code == 0 and doc["audit"]["webhookRoute"]["status"] == "match", doc
+    ingress["spec"]["rules"][0]["http"]["paths"][0]["path"] = "/"
+    code, doc, _ = tntc(capsys, "audit", str(directory))
+    assert code == 1 and doc["audit"]["webhookRoute"]["status"] == "mismatch"
+    assert tntc(capsys, "undeploy", "hn-digest", "--yes")[0] == 0
+    assert ("ingresses", "default", "hn-digest-webhook") not in emulator.store

@@ -73,6 +73,7 @@ FULL_WORKFLOW: dict[str, Any] = {
         "namespace": "sink",
         "serviceAccount": "sink-reader",
         "rbac": {"clusterRole": {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}},
+        "webhook": {"host": "hooks.example.com", "className": "nginx", "tlsSecret": "hooks-tls"},
     },
 }
 FULL_NODE_FILES: dict[str, str | bytes] = {

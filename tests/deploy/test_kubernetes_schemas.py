@@ -31,7 +31,8 @@ def test_every_object_validates(version: str, full_workflow: LoadedWorkflow) -> 
                 path = ".".join(str(p) for p in exc.path)
                 pytest.fail(f"{where}: {path}: {exc.message}")
             kinds.add(obj["kind"])
-    assert kinds == set(APPLY_ORDER)
+    # HTTPRoute is a Gateway API custom resource: no official schema (see test_webhook_ingress.py)
+    assert kinds == set(APPLY_ORDER) - {"HTTPRoute"}
 
 
 def test_the_validator_rejects_a_broken_object(full_workflow: LoadedWorkflow) -> None:

@@ -35,6 +35,7 @@ def _workflow(
     dependencies: dict[str, Any] | None,
     extra_egress: list[dict[str, Any]] | None = None,
     triggers: list[dict[str, Any]] | None = None,
+    **more: Any,
 ) -> Workflow:
     data: dict[str, Any] = {
         "name": "np",
@@ -46,7 +47,7 @@ def _workflow(
         data["contract"] = {"version": "1", "dependencies": dependencies}
         if extra_egress is not None:
             data["contract"]["networkPolicy"] = {"additionalEgress": extra_egress}
-    return Workflow.model_validate(data)
+    return Workflow.model_validate({**data, **more})
 
 
 CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]] | None, list[dict[str, Any]]]] = [
@@ -155,11 +156,45 @@ def test_ingress_only_from_trigger_pods() -> None:
     ]
 
 
-def test_ingress_with_webhooks_from_any_pod_in_the_namespace() -> None:
+TRIGGER_PODS = {
+    "from": [{"podSelector": {"matchLabels": {"tentacular.io/role": "trigger"}}}],
+    "ports": [{"port": 8080, "protocol": "TCP"}],
+}
+
+
+def _from_namespaces(*names: str) -> dict[str, object]:
+    expression = {"key": "kubernetes.io/metadata.name", "operator": "In", "values": list(names)}
+    return {"namespaceSelector": {"matchExpressions": [expression]}}
+
+
+def test_webhooks_admit_the_ingress_controller_namespace_not_every_pod() -> None:
     workflow = _workflow({}, triggers=[{"type": "webhook", "provider": "github"}])
     assert ingress_section(workflow) == [
-        {"from": [{"podSelector": {}}], "ports": [{"port": 8080, "protocol": "TCP"}]}
+        TRIGGER_PODS,  # cron and tntc run still reach /run
+        {"from": [_from_namespaces("ingress-nginx")], "ports": [{"port": 8080, "protocol": "TCP"}]},
     ]
+
+
+def test_webhook_ingress_namespaces_and_pod_labels_are_configurable() -> None:
+    workflow = _workflow(
+        {},
+        triggers=[{"type": "webhook", "provider": "github"}],
+        deployment={"webhook": {"ingressNamespaces": ["gw", "edge"], "ingressPodLabels": {"app": "envoy"}}},
+    )
+    peer = {**_from_namespaces("edge", "gw"), "podSelector": {"matchLabels": {"app": "envoy"}}}
+    assert ingress_section(workflow)[1] == {"from": [peer], "ports": [{"port": 8080, "protocol": "TCP"}]}
+
+
+def test_queue_triggers_open_egress_to_the_nats_url() -> None:
+    workflow = _workflow(
+        {},
+        triggers=[{"type": "queue", "subject": "orders"}],
+        config={"nats_url": "nats://nats.messaging.svc.cluster.local:4222"},
+    )
+    assert {
+        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "messaging"}}}],
+        "ports": [{"port": 4222, "protocol": "TCP"}],
+    } in egress_section(workflow)
 
 
 def test_policy_denies_by_default_in_both_directions() -> None:

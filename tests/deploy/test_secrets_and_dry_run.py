@@ -68,6 +68,7 @@ def test_apply_order(full_workflow: LoadedWorkflow) -> None:
         "Secret",
         "Deployment",
         "Service",
+        "Ingress",
         "CronJob",
         "CronJob",
     ]

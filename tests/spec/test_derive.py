@@ -56,7 +56,9 @@ def test_no_contract_means_no_rules(valid_workflow: dict[str, Any]) -> None:
 def test_ingress_depends_on_webhooks(valid_workflow: dict[str, Any]) -> None:
     assert ingress_rules(Workflow.model_validate(valid_workflow))[0].source == "trigger-pods"
     valid_workflow["triggers"].append({"type": "webhook", "provider": "github", "event": "push"})
-    assert ingress_rules(Workflow.model_validate(valid_workflow))[0].source == "webhook"
+    rules = ingress_rules(Workflow.model_validate(valid_workflow))
+    assert [rule.source for rule in rules] == ["trigger-pods", "webhook"]
+    assert rules[1].from_namespaces == ("ingress-nginx",)
 
 
 def test_intended_hosts_exclude_cluster_hosts(valid_workflow: dict[str, Any]) -> None:
@@ -105,6 +107,7 @@ def test_queue_and_webhook_triggers_are_served_without_a_warning(valid_workflow:
     from tentacular.spec import parse_workflow
 
     valid_workflow["triggers"].append({"type": "queue", "subject": "orders.created"})
+    valid_workflow.setdefault("config", {})["nats_url"] = "nats://127.0.0.1:4222"
     valid_workflow["triggers"].append({"type": "webhook", "provider": "github", "event": "push"})
     workflow, issues = parse_workflow(yaml.safe_dump(valid_workflow, sort_keys=False))
     assert workflow is not None

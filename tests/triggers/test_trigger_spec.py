@@ -16,6 +16,7 @@ BASE: dict[str, Any] = {
     "version": "1.0",
     "triggers": [],
     "nodes": {"work": {"path": "./nodes/work.py"}},
+    "config": {"nats_url": "nats://nats.messaging.svc.cluster.local:4222"},
     "contract": {"version": "1", "dependencies": {}},
 }
 
@@ -187,3 +188,23 @@ def test_rate_limit_syntax() -> None:
     assert parse_rate_limit("100/10s").count == 100
     with pytest.raises(ValueError):
         parse_rate_limit("10/0s")
+
+
+def _located(data: dict[str, Any]) -> list[tuple[str, str]]:
+    _, issues = parse_workflow(yaml.safe_dump(data, sort_keys=False))
+    return [(i.path, i.message) for i in issues if i.severity == "error"]
+
+
+def test_queue_triggers_need_a_nats_server() -> None:
+    data = {**BASE, "config": {}, "triggers": [{"type": "manual"}, {"type": "queue", "subject": "a"}]}
+    assert _located(data) == [("triggers[1]", "queue triggers need a NATS server, and none is configured")]
+    data["contract"] = {
+        "version": "1",
+        "dependencies": {"bus": {"protocol": "nats", "host": "bus", "subject": "a"}},
+    }
+    assert _located(data) == []
+
+
+def test_malformed_nats_url_is_located() -> None:
+    data = {**BASE, "config": {"nats_url": "http://x:1"}, "triggers": [{"type": "queue", "subject": "a"}]}
+    assert _located(data) == [("config.nats_url", "config.nats_url 'http://x:1' is not a NATS URL")]

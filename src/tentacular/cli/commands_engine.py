@@ -45,7 +45,20 @@ def run(
     no_guard: Annotated[  # D4 (guard engineer)
         bool, typer.Option("--no-guard", help="Local debugging only: disable the runtime permission guard.")
     ] = False,
+    subject: Annotated[
+        str | None,
+        typer.Option("--subject", help="Deployed runs: request-reply on this NATS subject instead of HTTP."),
+    ] = None,
+    nats_url: Annotated[
+        str | None,
+        typer.Option(
+            "--nats-url", envvar="TNTC_NATS_URL", help="With --subject: the NATS server (nats://host:4222)."
+        ),
+    ] = None,
 ) -> None:
+    if subject is not None:
+        _run_over_nats(ctx, target, subject, nats_url, input_, timeout, secrets)
+        return
     if not local:
         _run_deployed(ctx, target, input_, timeout)
         return
@@ -105,6 +118,49 @@ def _secret_resolver(ctx: typer.Context, directory: Path, secrets: Path | None) 
     return resolver
 
 
+def _run_over_nats(
+    ctx: typer.Context,
+    name: str | None,
+    subject: str,
+    nats_url: str | None,
+    input_: str | None,
+    timeout: str | None,
+    secrets: Path | None,
+) -> None:
+    """``tntc run NAME --subject``: request-reply to a workflow's queue trigger; prints the result."""
+    from tentacular import engine
+    from tentacular.errors import UsageError
+
+    if not nats_url:
+        raise UsageError(
+            "--subject needs a NATS server", hint="pass --nats-url nats://host:4222 or set TNTC_NATS_URL"
+        )
+    execution = engine.request_over_nats(
+        nats_url,
+        subject,
+        parse_input(input_),
+        timeout=seconds_option(timeout, default=30.0),
+        secrets_path=secrets,
+    )
+    success = execution.get("success") is True
+    label = name or subject
+    summary = f"workflow {label} completed" if success else f"workflow {label} returned success=false"
+
+    def text(out: TextIO) -> None:
+        out.write(json.dumps(execution, indent=2, ensure_ascii=False) + "\n")
+
+    finish(
+        ctx,
+        CommandResult(
+            "run",
+            success,
+            summary,
+            data={"name": name, "subject": subject, "execution": execution},
+            text=text,
+        ),
+    )
+
+
 def _run_deployed(ctx: typer.Context, name: str | None, input_: str | None, timeout: str | None) -> None:
     """``tntc run NAME``: trigger the deployed workflow once; the body is printed even when it fails (Q13)."""
     from tentacular import deploy
@@ -159,6 +215,10 @@ def dev(
     no_guard: Annotated[  # D4 (guard engineer)
         bool, typer.Option("--no-guard", help="Local debugging only: disable the runtime permission guard.")
     ] = False,
+    cron: Annotated[
+        bool,
+        typer.Option("--cron", help="Also run cron triggers on their schedule (UTC), as the CronJobs would."),
+    ] = False,
 ) -> None:
     from tentacular import engine
 
@@ -169,5 +229,6 @@ def dev(
         secrets_path=secrets,
         guard=not no_guard,
         secret_resolver=_secret_resolver(ctx, directory, secrets),
+        cron=cron,
     )
     finish(ctx, CommandResult("dev", True, "dev server stopped", show_status_line=False))

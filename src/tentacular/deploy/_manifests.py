@@ -13,7 +13,8 @@ Apply order (D6 "dependency order"), earlier objects are needed by later ones:
 3. ConfigMap ``{wf}-code``
 4. Secret ``{wf}-secrets`` – only with local secrets; before the Deployment, so the
    first pod starts with its secrets (the volume is optional)
-5. Deployment ``{wf}``, Service ``{wf}``
+5. Deployment ``{wf}``, Service ``{wf}``; with webhook triggers and ``deployment.webhook.host``,
+   Ingress (or HTTPRoute) ``{wf}-webhook`` for ``/webhook/`` only
 6. CronJob ``{wf}-cron`` / ``{wf}-cron-<i>`` – one per cron trigger
 """
 
@@ -36,6 +37,7 @@ from tentacular.deploy._labels import (
     trigger_pod_labels,
 )
 from tentacular.deploy._source import source_path as default_source_path
+from tentacular.deploy._webhook_ingress import webhook_route
 from tentacular.errors import ManifestError, TentacularError
 from tentacular.spec import is_dns_label, is_dns_subdomain
 from tentacular.spec._derive import intended_hosts
@@ -50,6 +52,8 @@ APPLY_ORDER: tuple[str, ...] = (
     "Secret",
     "Deployment",
     "Service",
+    "Ingress",
+    "HTTPRoute",
     "CronJob",
 )
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
@@ -162,6 +166,9 @@ def build_manifests(loaded: LoadedWorkflow, options: ManifestOptions) -> list[di
         )
     )
     objects.append(_workload.service(meta=meta(workflow.name), selector=selector))
+    route = webhook_route(workflow, meta=meta(f"{workflow.name}-webhook"), service=workflow.name)
+    if route is not None:
+        objects.append(route)
     monitor = _monitoring.service_monitor(workflow, meta=meta(workflow.name), selector=selector)
     if monitor is not None:
         objects.append(monitor)

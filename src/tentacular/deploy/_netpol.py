@@ -19,6 +19,7 @@ from tentacular.spec._model import Workflow
 # ranges (the last one holds cloud metadata endpoints such as 169.254.169.254).
 PRIVATE_IPV4 = ("10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16")
 PRIVATE_IPV6 = ("fc00::/7", "fe80::/10")
+NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 KUBE_DNS_PEER = {
     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
     "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
@@ -44,12 +45,18 @@ def network_policy(
 def ingress_section(workflow: Workflow) -> list[dict[str, Any]]:
     sections = []
     for rule in ingress_rules(workflow):
-        # An empty podSelector is "any pod in this namespace" (webhook senders, ingress gateways).
-        peer: dict[str, Any] = {
-            "podSelector": {"matchLabels": dict(rule.from_labels)} if rule.from_labels else {}
-        }
-        if rule.from_namespace is not None:  # the Prometheus scraper usually lives in its own namespace
-            peer["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": rule.from_namespace}}
+        peer: dict[str, Any] = {}
+        if rule.from_namespaces:  # webhooks: the ingress controller's namespaces, not the whole cluster
+            peer["namespaceSelector"] = {
+                "matchExpressions": [
+                    {"key": NAMESPACE_LABEL, "operator": "In", "values": sorted(rule.from_namespaces)}
+                ]
+            }
+        elif rule.from_namespace is not None:  # the Prometheus scraper usually lives in its own namespace
+            peer["namespaceSelector"] = {"matchLabels": {NAMESPACE_LABEL: rule.from_namespace}}
+        if rule.from_labels or not rule.from_namespaces:
+            # An empty podSelector is "any pod" (of this namespace, or of the selected one).
+            peer["podSelector"] = {"matchLabels": dict(rule.from_labels)} if rule.from_labels else {}
         sections.append({"from": [peer], "ports": [{"port": rule.port, "protocol": rule.protocol}]})
     return sections
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from tentacular.engine._deno.check import TypeScriptCheck, check_typescript_nodes
     from tentacular.engine._executor import ExecutionResult
     from tentacular.engine._local import LocalRun, run_local, serve_dev
+    from tentacular.engine._triggers._request import request_over_nats
 
 __getattr__ = lazy_exports(
     __name__,
@@ -21,6 +22,7 @@ __getattr__ = lazy_exports(
         "LocalRun": "_local",
         "TypeScriptCheck": "_deno.check",
         "check_typescript_nodes": "_deno.check",
+        "request_over_nats": "_triggers._request",
         "run_local": "_local",
         "serve_dev": "_local",
     },
@@ -31,6 +33,7 @@ __all__ = [
     "LocalRun",
     "TypeScriptCheck",
     "check_typescript_nodes",
+    "request_over_nats",
     "run_local",
     "serve_dev",
 ]

@@ -86,8 +86,9 @@ def serve_dev(
     secrets_path: Path | None = None,
     guard: bool = True,
     secret_resolver: SecretResolver | None = None,
+    cron: bool = False,
 ) -> None:
-    """Serve ``directory`` with hot reload until interrupted (``tntc dev``)."""
+    """Serve ``directory`` with hot reload until interrupted (``tntc dev``); ``cron`` runs cron triggers."""
     log = LogSink()
     engine, prepared = boot(
         directory,
@@ -99,4 +100,4 @@ def serve_dev(
     )
     assert prepared.listener is not None
     log_banner(engine, log, prepared.listener)
-    asyncio.run(serve(engine, prepared.listener, watch=True, grace_period=DEV_GRACE_PERIOD))
+    asyncio.run(serve(engine, prepared.listener, watch=True, grace_period=DEV_GRACE_PERIOD, cron=cron))

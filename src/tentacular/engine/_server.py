@@ -76,6 +76,7 @@ class EngineApp:
         self.engine = engine
         self.max_body = max_body
         self.telemetry = Telemetry()
+        self.triggers: Any = None  # a TriggerHost when the workflow has queue or webhook triggers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -94,6 +95,8 @@ class EngineApp:
                     if b"detail=" in scope.get("query_string", b""):
                         usage = self.engine.services.telemetry.metrics.usage_summary()
                         detail = {**self.telemetry.snapshot(), "layers": _layers(), "usage": usage}
+                        if self.triggers is not None:
+                            detail.update(self.triggers.snapshot())
                         body = json.dumps(detail).encode()
                         await _respond(send, 200, body)
                     else:
@@ -103,6 +106,8 @@ class EngineApp:
             elif path == "/metrics" and method in ("GET", "HEAD"):
                 body, content_type = self.engine.services.telemetry.metrics.render()
                 await _respond(send, 200, body, content_type=content_type.encode())
+            elif path.startswith("/webhook/") and self.triggers is not None:
+                await self.triggers.serve_webhook(self, scope, receive, send)
             else:
                 await _respond(send, 404, b"Not Found", text=True)
         elif kind == "lifespan":
@@ -179,6 +184,8 @@ class EngineApp:
             if not message.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
+    read_body = _read_body
+
 
 def _layers() -> dict[str, str]:
     from tentacular.engine._guard import layers_report  # sandbox: guard and kernel layer status
@@ -215,6 +222,9 @@ async def _respond(
         headers.append((b"allow", allow))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+respond = _respond
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -77,6 +77,23 @@ def log_banner(engine: WorkflowEngine, log: LogSink, listener: socket.socket | N
         log.engine("info", "  POST /run — trigger workflow execution (GET /run: input {})")
         log.engine("info", "  GET /health — health check (?detail=1: telemetry)")
         log.engine("info", "  GET /metrics — Prometheus metrics")
+        for line in trigger_banner(workflow, host=str(host), port=int(port)):
+            log.engine("info", line)
+
+
+def trigger_banner(workflow: Any, *, host: str, port: int) -> list[str]:
+    """What else starts runs: webhook URLs to paste into the sender, subjects, schedules."""
+    shown = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
+    lines = []
+    for trigger in workflow.triggers_of("webhook"):
+        if trigger.provider:
+            lines.append(
+                f"  POST http://{shown}:{port}/webhook/{trigger.provider} — webhook ({trigger.label})"
+            )
+    for trigger in workflow.triggers_of("queue"):
+        mode = "JetStream" if trigger.uses_jetstream else "NATS"
+        lines.append(f"  {mode} subject {trigger.subject} — queue trigger ({trigger.label})")
+    return lines
 
 
 async def serve(
@@ -87,8 +104,12 @@ async def serve(
     max_body: int = DEFAULT_MAX_BODY,
     watch: bool = False,
     head_timeout: float = DEFAULT_HEAD_TIMEOUT,
+    cron: bool = False,
 ) -> None:
-    """Serve until SIGTERM/SIGINT, then drain in-flight runs within the grace period."""
+    """Serve until SIGTERM/SIGINT, then drain in-flight runs within the grace period.
+
+    ``cron`` (``tntc dev --cron``) also runs cron triggers on their schedule.
+    """
     import uvicorn
 
     from tentacular.engine._http import head_timeout_protocol
@@ -108,6 +129,7 @@ async def serve(
         http=head_timeout_protocol(head_timeout),  # sandbox: slowloris (Build 6)
     )
     server = uvicorn.Server(config)
+    triggers = await start_triggers(engine, app, server, cron=cron)
     stop_watch = asyncio.Event()
     watcher = None
     if watch:
@@ -127,6 +149,8 @@ async def serve(
     try:
         await server.serve(sockets=[listener])
     finally:
+        if triggers is not None:
+            await triggers.stop(grace_period)
         stop_watch.set()
         if watcher is not None:
             watcher.cancel()
@@ -136,6 +160,27 @@ async def serve(
         # Flush spans and metrics still queued; bounded, so an absent collector delays exit by seconds.
         await asyncio.to_thread(engine.services.telemetry.shutdown)
         log.engine("info", "Stopped")
+
+
+async def start_triggers(engine: WorkflowEngine, app: EngineApp, server: Any, *, cron: bool = False) -> Any:
+    """Queue and webhook triggers (D9), only when the workflow has them; SIGTERM stops their intake."""
+    from tentacular.engine._triggers import wants_triggers
+
+    if not wants_triggers(engine.revision.workflow, cron=cron):
+        return None
+    from tentacular.engine._triggers import TriggerHost  # the machinery only when it is needed
+
+    host = TriggerHost(engine, telemetry=app.telemetry, cron=cron)
+    app.triggers = host
+    uvicorn_exit = server.handle_exit
+
+    def handle_exit(sig: int, frame: Any) -> None:
+        uvicorn_exit(sig, frame)
+        host.begin_stop()
+
+    server.handle_exit = handle_exit
+    await host.start()
+    return host
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,16 +216,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return fail(exc)
         if first:
             log_banner(engine, log, listener)
-        asyncio.run(
-            serve(
-                engine,
-                listener,
-                grace_period=args.grace_period,
-                max_body=args.max_body,
-                watch=args.watch,
-                head_timeout=args.head_timeout,
+        try:
+            asyncio.run(
+                serve(
+                    engine,
+                    listener,
+                    grace_period=args.grace_period,
+                    max_body=args.max_body,
+                    watch=args.watch,
+                    head_timeout=args.head_timeout,
+                )
             )
-        )
+        except TentacularError as exc:  # e.g. queue triggers without a NATS URL
+            return fail(exc)
         return 0
 
     if workers == 1:

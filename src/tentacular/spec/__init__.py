@@ -29,6 +29,7 @@ from tentacular.spec._model import (
     duration_seconds,
 )
 from tentacular.spec._policy import RuntimePolicy, runtime_policy
+from tentacular.spec._triggers import QueueTrigger, RateLimit, WebhookTrigger
 
 if TYPE_CHECKING:
     from tentacular.spec._scaffold import ScaffoldResult, scaffold_workflow
@@ -55,9 +56,12 @@ __all__ = [
     "DerivedArtifacts",
     "LoadedWorkflow",
     "NodeSpec",
+    "QueueTrigger",
+    "RateLimit",
     "RuntimePolicy",
     "ScaffoldResult",
     "SpecIssue",
+    "WebhookTrigger",
     "Workflow",
     "WorkflowCheck",
     "check_workflow",

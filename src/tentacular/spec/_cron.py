@@ -6,6 +6,8 @@ croniter (with dateutil) costs ~24 ms of import time in every `tntc validate`.
 
 from __future__ import annotations
 
+import datetime
+
 MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 
 _MONTHS = {
@@ -68,3 +70,62 @@ def _number(text: str, names: dict[str, int]) -> int | None:
     if text.isdigit():
         return int(text)
     return names.get(text.upper())
+
+
+_MACRO_FIELDS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+_SEARCH_YEARS = 5  # a schedule with no time in five years has none (e.g. Feb 30); leap days recur in 4
+
+
+def _expand(field: str, low: int, high: int, names: dict[str, int]) -> set[int]:
+    values: set[int] = set()
+    for part in field.split(","):
+        base, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if base in ("*", "?"):
+            start, end = low, high
+        else:
+            start_text, dash, end_text = base.partition("-")
+            start = _number(start_text, names) or 0
+            end = (_number(end_text, names) or 0) if dash else (high if step_text else start)
+        values.update(range(start, end + 1, step))
+    return values
+
+
+def next_fire_time(schedule: str, after: datetime.datetime) -> datetime.datetime | None:
+    """The first whole minute strictly after ``after`` that ``schedule`` names (cron's day rule:
+    when both day fields are restricted, either may match). None when there is none."""
+    text = _MACRO_FIELDS.get(schedule.strip(), schedule.strip())
+    fields = text.split()
+    sets = [
+        _expand(value, low, high, names) for value, (_, low, high, names) in zip(fields, _FIELDS, strict=True)
+    ]
+    minutes, hours, days, months, weekdays = sets
+    days_any, weekdays_any = fields[2] in ("*", "?"), fields[4] in ("*", "?")
+    moment = after.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
+    horizon = after + datetime.timedelta(days=366 * _SEARCH_YEARS)
+    while moment <= horizon:
+        if moment.month not in months:
+            moment = (moment.replace(day=1, hour=0, minute=0) + datetime.timedelta(days=32)).replace(day=1)
+            continue
+        day_ok = moment.day in days
+        weekday_ok = (moment.isoweekday() % 7) in weekdays
+        # cron's day rule: both day fields restricted means either may match
+        matches_day = (day_ok and weekday_ok) if (days_any or weekdays_any) else (day_ok or weekday_ok)
+        if not matches_day:
+            moment = moment.replace(hour=0, minute=0) + datetime.timedelta(days=1)
+            continue
+        if moment.hour not in hours:
+            moment = moment.replace(minute=0) + datetime.timedelta(hours=1)
+            continue
+        if moment.minute in minutes:
+            return moment
+        moment += datetime.timedelta(minutes=1)
+    return None

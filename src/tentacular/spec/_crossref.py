@@ -13,12 +13,13 @@ from typing import Any
 from tentacular.spec._dag import find_cycles
 from tentacular.spec._findings import Finding
 from tentacular.spec._model import NodeSpec
-from tentacular.spec._trigger_checks import check_trigger_fields
+from tentacular.spec._trigger_checks import check_nats_server, check_trigger_fields
 
 
 def cross_check(data: dict[str, Any], directory: Path | None) -> Iterator[Finding]:
     yield from _check_triggers(data.get("triggers"))
     yield from check_trigger_fields(data.get("triggers"), directory)
+    yield from check_nats_server(data)
     nodes = data.get("nodes")
     node_ids = set(nodes) if isinstance(nodes, dict) else set()
     if directory is not None and isinstance(nodes, dict):

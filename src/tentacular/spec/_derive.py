@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from tentacular.spec._model import Workflow
+from tentacular.spec._nats import NatsUrlError, nats_endpoint, needs_nats
 
 ENGINE_PORT = 8080
 DNS_HOST = "kube-dns.kube-system.svc.cluster.local"
@@ -36,17 +37,21 @@ class EgressRule:
 
 @dataclass(frozen=True)
 class IngressRule:
-    """Who may call the engine's port: trigger pods only, or any pod when webhooks exist."""
+    """Who may call the engine's port: trigger pods; with webhooks also the ingress controller."""
 
     port: int
     protocol: str
     source: Literal["trigger-pods", "webhook", "metrics-scraper"]
     from_labels: dict[str, str]
     from_namespace: str | None = None
+    from_namespaces: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         if self.source == "webhook":
-            return f"{self.port}/{self.protocol} (from: any pod in the namespace, for webhooks)"
+            pods = ", ".join(f"{k}={v}" for k, v in self.from_labels.items())
+            namespaces = ", ".join(self.from_namespaces)
+            pods_text = f" pods {pods}" if pods else ""
+            return f"{self.port}/{self.protocol} (from: namespaces {namespaces}{pods_text}, for webhooks)"
         if self.source == "metrics-scraper":
             labels = ", ".join(f"{k}={v}" for k, v in self.from_labels.items()) or "any pod"
             where = f"namespace {self.from_namespace}" if self.from_namespace else "this namespace"
@@ -79,6 +84,9 @@ def egress_rules(workflow: Workflow) -> list[EgressRule]:
         elif dep.host and dep.effective_port:
             kind: EgressKind = "cluster" if dep.host.endswith(CLUSTER_SUFFIX) else "external"
             rules.add(EgressRule(dep.host, dep.effective_port, "TCP", kind, name))
+    nats = _nats_rule(workflow)
+    if nats is not None:
+        rules.add(nats)
     for index, override in enumerate(workflow.contract.additional_egress):
         source = f"additionalEgress[{index}]"
         if not override.ports:
@@ -112,11 +120,32 @@ def _host_kind(host: str) -> EgressKind:
     return "cidr"
 
 
+def _nats_rule(workflow: Workflow) -> EgressRule | None:
+    """Queue triggers: the engine itself connects to ``config.nats_url`` (a dependency has its own rule)."""
+    if not needs_nats(workflow):
+        return None
+    try:
+        endpoint = nats_endpoint(workflow)
+    except NatsUrlError:
+        return None  # validation reports it
+    if endpoint is None or endpoint.source != "config.nats_url":
+        return None
+    return EgressRule(endpoint.host, endpoint.port, "TCP", _host_kind(endpoint.host), "nats (queue triggers)")
+
+
 def ingress_rules(workflow: Workflow) -> list[IngressRule]:
+    rules = [IngressRule(ENGINE_PORT, "TCP", "trigger-pods", {TRIGGER_ROLE_LABEL: TRIGGER_ROLE})]
     if workflow.triggers_of("webhook"):
-        rules = [IngressRule(ENGINE_PORT, "TCP", "webhook", {})]
-    else:
-        rules = [IngressRule(ENGINE_PORT, "TCP", "trigger-pods", {TRIGGER_ROLE_LABEL: TRIGGER_ROLE})]
+        exposure = workflow.deployment.webhook
+        rules.append(
+            IngressRule(
+                ENGINE_PORT,
+                "TCP",
+                "webhook",
+                dict(exposure.ingress_pod_labels),
+                from_namespaces=tuple(exposure.ingress_namespaces),
+            )
+        )
     monitoring = workflow.deployment.monitoring
     scraper = monitoring.scraper
     if monitoring.prometheus != "none" and scraper is not None:

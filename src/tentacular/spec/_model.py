@@ -156,11 +156,36 @@ class RbacSpec(SpecModel):
     cluster_role: ClusterRoleSpec = Field(alias="clusterRole")
 
 
+class GatewayRef(SpecModel):
+    name: DnsSubdomain
+    namespace: DnsLabel | None = None
+    section_name: DnsSubdomain | None = Field(default=None, alias="sectionName")
+
+
+class WebhookExposure(SpecModel):
+    """How webhook senders reach ``POST /webhook/<provider>`` from outside the cluster.
+
+    ``host`` renders an Ingress (or, with ``gateway``, a Gateway API HTTPRoute) for the
+    ``/webhook/`` prefix only; the NetworkPolicy admits the engine port from
+    ``ingressNamespaces`` (optionally only pods with ``ingressPodLabels``).
+    """
+
+    host: DnsSubdomain | None = None
+    ingress_namespaces: list[DnsLabel] = Field(
+        default_factory=lambda: ["ingress-nginx"], alias="ingressNamespaces"
+    )
+    ingress_pod_labels: dict[str, str] = Field(default_factory=dict, alias="ingressPodLabels")
+    class_name: DnsSubdomain | None = Field(default=None, alias="className")
+    tls_secret: DnsSubdomain | None = Field(default=None, alias="tlsSecret")
+    gateway: GatewayRef | None = None
+
+
 class DeploymentSpec(SpecModel):
     namespace: DnsLabel | None = None
     service_account: DnsSubdomain | None = Field(default=None, alias="serviceAccount")
     rbac: RbacSpec | None = None
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
+    webhook: WebhookExposure = Field(default_factory=WebhookExposure)
 
     @model_validator(mode="after")
     def _rbac_needs_account(self) -> DeploymentSpec:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tentacular.spec._findings import Finding
+from tentacular.spec._nats import NatsUrlError, parse_nats_url
 from tentacular.spec._triggers import WEBHOOK_PROVIDERS, has_wildcard, subject_problem
 
 _JETSTREAM_ONLY = ("maxDeliver", "deadLetter")
@@ -178,3 +179,41 @@ def _check_schema_file(index: int, schema: str, directory: Path) -> Iterator[Fin
             f'schema file "{schema}" is not a JSON Schema (expected an object)',
             hint='start from {"type": "object", "properties": {...}}',
         )
+
+
+def check_nats_server(data: dict[str, Any]) -> Iterator[Finding]:
+    """Queue triggers need a NATS server: ``config.nats_url`` or a ``protocol: nats`` dependency."""
+    triggers = data.get("triggers")
+    if not isinstance(triggers, list):
+        return
+    queue_index = next(
+        (
+            i
+            for i, t in enumerate(triggers)
+            if isinstance(t, dict)
+            and (t.get("type") == "queue" or (t.get("type") == "webhook" and "subject" in t))
+        ),
+        None,
+    )
+    config = data.get("config")
+    url = config.get("nats_url") if isinstance(config, dict) else None
+    if isinstance(url, str) and url.strip():
+        try:
+            parse_nats_url(url.strip())
+        except NatsUrlError as exc:
+            yield Finding(("config", "nats_url"), exc.message, hint=exc.hint)
+        return
+    if queue_index is None:
+        return
+    contract = data.get("contract")
+    dependencies = contract.get("dependencies") if isinstance(contract, dict) else None
+    if isinstance(dependencies, dict) and any(
+        isinstance(d, dict) and d.get("protocol") == "nats" for d in dependencies.values()
+    ):
+        return
+    yield Finding(
+        ("triggers", queue_index),
+        "queue triggers need a NATS server, and none is configured",
+        hint="set config.nats_url (e.g. nats://nats.messaging.svc.cluster.local:4222) "
+        "or declare a contract dependency with protocol: nats",
+    )

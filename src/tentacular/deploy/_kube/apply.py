@@ -13,6 +13,7 @@ from tentacular.deploy._kube.client import (
     CONFIG_MAP,
     CRON_JOB,
     DEPLOYMENT,
+    INGRESS,
     NETWORK_POLICY,
     POD,
     SECRET,
@@ -36,10 +37,18 @@ Action = Literal["created", "configured", "unchanged", "pruned", "deleted"]
 
 # Kinds a redeploy may leave behind when the spec shrinks. Secrets are deliberately absent: a
 # deploy from a machine without local secrets must not delete the ones the cluster already has.
-PRUNABLE: tuple[Kind, ...] = (CRON_JOB, NETWORK_POLICY, SERVICE_ACCOUNT, CLUSTER_ROLE_BINDING, CLUSTER_ROLE)
+PRUNABLE: tuple[Kind, ...] = (
+    CRON_JOB,
+    INGRESS,
+    NETWORK_POLICY,
+    SERVICE_ACCOUNT,
+    CLUSTER_ROLE_BINDING,
+    CLUSTER_ROLE,
+)
 # Everything undeploy removes, dependants first so nothing is left half-wired.
 OWNED: tuple[Kind, ...] = (
     CRON_JOB,
+    INGRESS,
     SERVICE,
     DEPLOYMENT,
     NETWORK_POLICY,

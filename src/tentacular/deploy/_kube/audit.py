@@ -1,4 +1,5 @@
-"""Deployed vs expected: NetworkPolicy rules, secret keys, CronJobs, Deployment security (§6.5.17).
+"""Deployed vs expected: NetworkPolicy rules, secret keys, CronJobs, Deployment security (§6.5.17),
+and the webhook Ingress/HTTPRoute.
 
 ``expected`` is what ``build_manifests`` renders for the workflow today, so the
 audit answers "does the cluster still match the contract and our hardening?".
@@ -11,7 +12,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tentacular.deploy._kube.apply import owned_objects
-from tentacular.deploy._kube.client import CRON_JOB, DEPLOYMENT, NETWORK_POLICY, SECRET, KubeClient
+from tentacular.deploy._kube.client import (
+    CRON_JOB,
+    DEPLOYMENT,
+    HTTP_ROUTE,
+    INGRESS,
+    NETWORK_POLICY,
+    SECRET,
+    KubeClient,
+)
 from tentacular.deploy._labels import CODE_HASH_ANNOTATION
 from tentacular.spec import Workflow
 from tentacular.spec._derive import secret_inventory
@@ -144,6 +153,29 @@ def audit_deployment(expected: Mapping[str, Any], actual: Mapping[str, Any] | No
     return result
 
 
+def audit_webhook_route(
+    expected: Mapping[str, Any] | None, actual: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The Ingress/HTTPRoute for ``/webhook/``: present exactly when deployment.webhook.host asks for it."""
+    if expected is None:
+        if actual is None:
+            return {"status": "match", "details": "no webhook host, no route expected"}
+        return {
+            "status": "mismatch",
+            "details": f"{actual['kind']} {actual['metadata']['name']} is not expected",
+        }
+    if actual is None:
+        return {
+            "status": "missing",
+            "details": f"{expected['kind']} {expected['metadata']['name']} not found",
+        }
+    same = expected.get("spec") == actual.get("spec")
+    return {
+        "status": "match" if same else "mismatch",
+        **({} if same else {"details": "the route's spec differs"}),
+    }
+
+
 def audit_workflow(
     client: KubeClient, workflow: Workflow, expected_objects: Sequence[Mapping[str, Any]], namespace: str
 ) -> dict[str, Any]:
@@ -161,5 +193,12 @@ def audit_workflow(
         "cronJobs": audit_cronjobs(expected("CronJob"), owned_objects(client, name, namespace, (CRON_JOB,))),
         "deployment": audit_deployment(expected("Deployment")[0], client.get(DEPLOYMENT, name, namespace)),
     }
+    route_expected = next(iter(expected("Ingress") + expected("HTTPRoute")), None)
+    route_kind = (
+        HTTP_ROUTE if route_expected is not None and route_expected["kind"] == "HTTPRoute" else INGRESS
+    )
+    report["webhookRoute"] = audit_webhook_route(
+        route_expected, client.get(route_kind, f"{name}-webhook", namespace)
+    )
     failed = any(section["status"] != "match" for section in report.values())
     return {**report, "overall": "fail" if failed else "pass"}

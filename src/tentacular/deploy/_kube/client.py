@@ -6,6 +6,7 @@ depend on lightkube's model classes, and every failure leaves as a ClusterError.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -44,6 +45,10 @@ NETWORK_POLICY = Kind("networking.k8s.io/v1", "NetworkPolicy")
 RUNTIME_CLASS = Kind("node.k8s.io/v1", "RuntimeClass")
 CLUSTER_ROLE = Kind("rbac.authorization.k8s.io/v1", "ClusterRole")
 CLUSTER_ROLE_BINDING = Kind("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")
+INGRESS = Kind("networking.k8s.io/v1", "Ingress")
+HTTP_ROUTE = Kind("gateway.networking.k8s.io/v1", "HTTPRoute")
+# Custom resources lightkube has no model for: kind -> plural (webhook exposure, issue 14).
+GENERIC_RESOURCES = {HTTP_ROUTE: "httproutes"}
 CLUSTER_SCOPED = frozenset({NAMESPACE, RUNTIME_CLASS, CLUSTER_ROLE, CLUSTER_ROLE_BINDING})
 
 
@@ -56,9 +61,15 @@ def describe(obj: Mapping[str, Any]) -> str:
     return f"{obj['kind']}/{obj['metadata']['name']}"
 
 
+@functools.cache
 def _resource_class(kind: Kind) -> Any:
     from lightkube.codecs import resource_registry
 
+    if kind in GENERIC_RESOURCES:
+        from lightkube.generic_resource import create_namespaced_resource
+
+        group, version = kind.api_version.split("/")
+        return create_namespaced_resource(group, version, kind.kind, GENERIC_RESOURCES[kind])
     return resource_registry.load(kind.api_version, kind.kind)
 
 
