@@ -16,7 +16,7 @@ from typing import Any
 
 from tentacular.engine._triggers._counters import TriggerCounters
 from tentacular.engine._triggers._limits import ConcurrencyGate, TokenBucket
-from tentacular.engine._triggers._payload import PayloadRejected, SchemaCheck, decode_payload, with_trigger
+from tentacular.engine._triggers._payload import PayloadRejected, SchemaCheck, message_payload
 from tentacular.engine._triggers._runner import TriggerRunner, first_error, rejection_bytes, result_bytes
 from tentacular.spec import QueueTrigger
 
@@ -119,13 +119,4 @@ class CoreQueueSource:
             await self.gate.release()
 
     def _payload(self, msg: Any) -> Any:
-        trigger = self.trigger
-        if len(msg.data) > trigger.max_payload:
-            raise PayloadRejected(
-                f"payload of {len(msg.data)} bytes exceeds maxPayload {trigger.max_payload}"
-            )
-        headers = msg.headers or None
-        value = decode_payload(msg.data, headers)
-        if self.schema is not None:
-            self.schema.check(value)
-        return with_trigger(value, trigger.label, headers)
+        return message_payload(msg, self.trigger, self.schema)

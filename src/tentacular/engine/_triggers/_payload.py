@@ -105,3 +105,14 @@ class SchemaCheck:
             raise PayloadRejected(
                 f"payload does not match schema {self.file.name} at {where}: {first.validator} rule{more}"
             )
+
+
+def message_payload(msg: Any, trigger: Any, schema: SchemaCheck | None) -> Any:
+    """One NATS message (core or JetStream) to a run input: size cap, decoding, schema, trigger key."""
+    if len(msg.data) > trigger.max_payload:
+        raise PayloadRejected(f"payload of {len(msg.data)} bytes exceeds maxPayload {trigger.max_payload}")
+    headers = msg.headers or None
+    value = decode_payload(msg.data, headers)
+    if schema is not None:
+        schema.check(value)
+    return with_trigger(value, trigger.label, headers)
