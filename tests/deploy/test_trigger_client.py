@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tentacular.engine.trigger_client import main
+from tests.processes import free_port
 
 RESULT_OK = {"success": True, "outputs": {"a": 1}, "errors": {}}
 RESULT_FAILED = {"success": False, "outputs": {}, "errors": {"a": "boom"}}
@@ -58,13 +59,6 @@ class Engine:
         self.server.server_close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_success_prints_the_result(capsys: Any) -> None:
     with Engine(200, RESULT_OK) as engine:
         code = main(["--url", engine.url, "--body", '{"trigger":"nightly"}'])
@@ -87,7 +81,7 @@ def test_failed_workflow_still_prints_the_result(capsys: Any) -> None:
 
 
 def test_connection_refused_is_retried_until_the_engine_listens(capsys: Any) -> None:
-    port = _free_port()
+    port = free_port()
     started: list[Engine] = []
 
     def start_later() -> None:
@@ -108,7 +102,7 @@ def test_connection_refused_is_retried_until_the_engine_listens(capsys: Any) -> 
 
 
 def test_unreachable_engine_gives_up(capsys: Any) -> None:
-    port = _free_port()
+    port = free_port()
     code = main(["--url", f"http://127.0.0.1:{port}/run", "--retries", "2", "--retry-delay", "0.01"])
     err = capsys.readouterr().err
     assert code == 3

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import textwrap
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -87,12 +86,6 @@ def captured() -> CapturedLog:
 @pytest.fixture
 def sink(captured: CapturedLog) -> LogSink:
     return LogSink(stream=captured, fmt="json")  # type: ignore[arg-type]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.asynccontextmanager

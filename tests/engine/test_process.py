@@ -2,85 +2,33 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.processes import ServingProcess, engine_argv, json_log_env
+from tests.processes import poll as poll_for
+
 from .conftest import WorkflowWriter
 
 WAIT = 15.0  # upper bound for polling loops; they finish as soon as the condition holds
 
 
-class EngineProcess:
+class EngineProcess(ServingProcess):
+    """`python -m tentacular.engine` on port 0 with JSON logs; ``wait_for`` scans the raw lines."""
+
     def __init__(self, workflow: Path, *extra: str) -> None:
-        env = {**os.environ, "TENTACULAR_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tentacular.engine",
-                "--workflow",
-                str(workflow),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                *extra,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self.port = int(
-            self.wait_for(lambda line: "Listening on http://" in line).rsplit(":", 1)[1].split('"')[0]
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def messages(self) -> list[str]:
-        out = []
-        for line in list(self.lines):
-            try:
-                out.append(json.loads(line)["msg"])
-            except (ValueError, KeyError):
-                out.append(line)
-        return out
+        super().__init__(engine_argv(workflow, *extra), env=json_log_env(), wait=WAIT, name="engine")
 
     def wait_for(self, predicate: Callable[[str], bool], start: int = 0) -> str:
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            for line in self.lines[start:]:
-                if predicate(line):
-                    return line
-            if self.proc.poll() is not None and not self._reader.is_alive():
-                break
-            time.sleep(0.02)
-        raise AssertionError("engine never logged the expected line:\n" + "\n".join(self.lines))
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        return self.wait_for_line(predicate, start)
 
 
 @pytest.fixture
@@ -98,12 +46,7 @@ def engine_process() -> Iterator[Callable[..., EngineProcess]]:
 
 
 def poll(fn: Callable[[], object], expect: object) -> object:
-    deadline = time.monotonic() + WAIT
-    value = fn()
-    while value != expect and time.monotonic() < deadline:
-        time.sleep(0.05)
-        value = fn()
-    return value
+    return poll_for(fn, expect, timeout=WAIT)
 
 
 def test_startup_failure_exits_1_with_message(make_flow: WorkflowWriter) -> None:

@@ -10,8 +10,6 @@ import contextlib
 import http.server
 import json
 import os
-import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -26,14 +24,10 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.processes import LoggedProcess, engine_argv, free_port, wait_healthy
+
 PYTHON = sys.executable
 TNTC = str(Path(sys.executable).with_name("tntc"))
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def outside_tmp_dir() -> Path:
@@ -115,7 +109,7 @@ def write_workflow(
 # --- the real engine --------------------------------------------------------------------------
 
 
-class EngineProcess:
+class EngineProcess(LoggedProcess):
     """`python -m tentacular.engine` on a free port; stderr (JSON log lines) collected."""
 
     def __init__(
@@ -128,33 +122,11 @@ class EngineProcess:
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = [PYTHON, "-m", "tentacular.engine", "--workflow", str(workflow), "--port", str(self.port)]
-        argv += ["--host", "127.0.0.1", "--grace-period", "1", *extra_args]
-        self.lines: list[str] = []
-        self.process = subprocess.Popen(
-            argv, env=env, cwd=str(workflow), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
+        argv = engine_argv(workflow, "--grace-period", "1", *extra_args, port=self.port)
+        super().__init__(argv, env=env, cwd=workflow, name="engine")
+        self.process = self.proc
         self.client = httpx.Client(base_url=self.url, timeout=20.0, trust_env=False)
-        self._wait_ready()
-
-    def _drain(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                time.sleep(0.1)
-                raise RuntimeError("engine exited during start-up:\n" + "\n".join(self.lines))
-            with contextlib.suppress(httpx.HTTPError):
-                if self.client.get("/health").status_code == 200:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError("engine did not become healthy:\n" + "\n".join(self.lines))
+        wait_healthy(self.url + "/health", self.proc, timeout=20, describe=lambda: "\n".join(self.lines))
 
     def run(self, payload: Any) -> dict[str, Any]:
         mark = len(self.lines)
@@ -164,21 +136,11 @@ class EngineProcess:
         return result
 
     def records(self, since: int = 0) -> list[dict[str, Any]]:
-        parsed = []
-        for line in self.lines[since:]:
-            with contextlib.suppress(ValueError):
-                parsed.append(json.loads(line))
-        return parsed
+        return super().records(since)  # type: ignore[return-value]
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10) -> None:
         self.client.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        super().stop(timeout)
         self._reader.join(timeout=5)
 
 

@@ -26,6 +26,7 @@ from tests.guard.support import (
     tntc,
     write_workflow,
 )
+from tests.processes import http_ok, wait_until
 
 DECLARED_NODE = """
 import os, socket, tempfile, urllib.request
@@ -252,15 +253,8 @@ def test_tntc_dev_guards_and_follows_a_reloaded_contract(tmp_path: Path) -> None
 
 
 def _wait_healthy(client: httpx.Client) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if client.get("/health").status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("tntc dev did not come up")
+    health = str(client.base_url.join("/health"))
+    wait_until(lambda: http_ok(health), timeout=20, what="tntc dev to come up")
 
 
 def _poll_run(client: httpx.Client, done: Any) -> dict[str, Any]:

@@ -9,25 +9,18 @@ from __future__ import annotations
 
 import os
 import secrets as random
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.processes import free_port, wait_healthy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INSTALLER = REPO_ROOT / "tools" / "openbao" / "install.sh"
 START_TIMEOUT = 60.0  # generous: the machine is shared
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def openbao_binary() -> Path:
@@ -52,20 +45,12 @@ class OpenBao:
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(
-                f"OpenBao exited with {process.returncode}:\n{log.read_text(errors='replace')[-2000:]}"
-            )
-        try:
-            if httpx.get(f"{url}/v1/sys/health", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(
-        f"OpenBao did not become healthy in {START_TIMEOUT}s:\n{log.read_text(errors='replace')[-2000:]}"
+    wait_healthy(
+        f"{url}/v1/sys/health",
+        process,
+        timeout=START_TIMEOUT,
+        describe=lambda: "OpenBao: " + log.read_text(errors="replace")[-2000:],
+        fail=pytest.fail,
     )
 
 

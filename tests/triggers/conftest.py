@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,13 +21,10 @@ import httpx
 import pytest
 import yaml
 
+from tests.processes import ServingProcess, engine_argv, free_port, json_log_env
+from tests.processes import wait_until as _wait_until
+
 WAIT = 60.0  # upper bound for polling loops on a loaded 2-core machine; they end as soon as they can
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def nats_server_binary() -> str:
@@ -140,52 +136,17 @@ def recorded(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.endswith("}")]
 
 
-class Engine:
+class Engine(ServingProcess):
+    """The engine in its own session (so :meth:`kill` takes its children too); ``wait_for`` scans messages."""
+
     def __init__(self, workflow: Path, *extra: str, secrets: Path | None = None) -> None:
-        env = {**os.environ, "TENTACULAR_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"}
-        argv = [sys.executable, "-m", "tentacular.engine", "--workflow", str(workflow)]
-        argv += ["--host", "127.0.0.1", "--port", "0", "--grace-period", "10", *extra]
+        argv = engine_argv(workflow, "--grace-period", "10", *extra)
         if secrets is not None:
             argv += ["--secrets", str(secrets)]
-        self.proc = subprocess.Popen(
-            argv,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        line = self.wait_for(lambda message: "Listening on http://" in message)
-        self.port = int(line.rsplit(":", 1)[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def messages(self) -> list[str]:
-        out = []
-        for line in list(self.lines):
-            try:
-                out.append(str(json.loads(line)["msg"]))
-            except (ValueError, KeyError):
-                out.append(line)
-        return out
+        super().__init__(argv, env=json_log_env(), start_new_session=True, wait=WAIT, name="engine")
 
     def wait_for(self, predicate: Callable[[str], bool], *, timeout: float = WAIT) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in self.messages():
-                if predicate(message):
-                    return message
-            if self.proc.poll() is not None and not self._reader.is_alive():
-                break
-            time.sleep(0.02)
-        raise AssertionError("engine never logged the expected line:\n" + "\n".join(self.messages()))
+        return self.wait_for_line(predicate, timeout=timeout, parsed=True)
 
     def health(self) -> dict[str, Any]:
         response = httpx.get(self.url + "/health?detail=1", timeout=10)
@@ -230,9 +191,4 @@ def engines() -> Iterator[Callable[..., Engine]]:
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float = WAIT, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    _wait_until(condition, timeout=timeout, what=what)

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -15,53 +12,30 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.processes import TNTC, ServingProcess, json_log_env
+from tests.processes import poll as poll_for
 from tests.typescript.conftest import FlowWriter, local_contract
 from tests.typescript.test_engine_runs import MIXED, MIXED_EDGES
 
 WAIT = 30.0
 
 
-class DevServer:
-    def __init__(self, workflow: Path) -> None:
-        tntc = Path(sys.executable).parent / "tntc"
-        env = {**os.environ, "TENTACULAR_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [str(tntc), "dev", str(workflow), "-p", "0"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        line = self.wait_for(lambda text: "Listening on http://" in text)
-        self.url = "http://127.0.0.1:" + line.rsplit(":", 1)[1].split('"')[0].strip()
+class DevServer(ServingProcess):
+    """`tntc dev WORKFLOW -p 0` with JSON logs."""
 
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
+    def __init__(self, workflow: Path) -> None:
+        super().__init__(
+            [TNTC, "dev", str(workflow), "-p", "0"], env=json_log_env(), wait=WAIT, name="tntc dev"
+        )
 
     def wait_for(self, predicate: Callable[[str], bool], start: int = 0) -> str:
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            for line in self.lines[start:]:
-                if predicate(line):
-                    return line
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError("tntc dev never logged the expected line:\n" + "\n".join(self.lines))
+        return self.wait_for_line(predicate, start)
 
     def run(self, payload: object) -> dict[str, object]:
         return httpx.post(self.url + "/run", json=payload, timeout=30).json()  # type: ignore[no-any-return]
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        super().stop(timeout=15)
 
 
 @pytest.fixture
@@ -79,12 +53,7 @@ def dev_server() -> Iterator[Callable[[Path], DevServer]]:
 
 
 def poll(fn: Callable[[], object], expect: object) -> object:
-    deadline = time.monotonic() + WAIT
-    value = fn()
-    while value != expect and time.monotonic() < deadline:
-        time.sleep(0.1)
-        value = fn()
-    return value
+    return poll_for(fn, expect, timeout=WAIT, interval=0.1)
 
 
 def test_dev_serves_the_mixed_workflow_and_reloads_typescript_edits(
