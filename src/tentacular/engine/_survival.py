@@ -13,6 +13,13 @@
   too). The node fails with a clear message; the loop serves again within about
   ``limit`` seconds. Code stuck inside one C call that never returns to the interpreter
   cannot be interrupted this way (docs/security.md).
+  While the node's own code is running (its file is the innermost Python frame: a busy
+  loop, a ``time.sleep``), the limit is wall time. While a library it called is running
+  (importing a module, building a TLS context), the limit counts only time the main thread
+  held a CPU or slept: time spent runnable but waiting for a CPU (a loaded host, a pod
+  throttled by its CPU limit) is subtracted, read from the kernel's per-thread scheduler
+  statistics, so a busy host does not turn a node's first ``fetch`` into a
+  "blocked the event loop" failure.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import os
 import signal
 import sys
 import threading
@@ -144,6 +152,7 @@ class LoopWatchdog:
         self.node_dirs = node_dirs
         self.limit = limit
         self.tick = time.monotonic()
+        self.waited_at_tick = _run_queue.waited()
         self.main = threading.main_thread().ident
 
     def start(self) -> None:
@@ -153,6 +162,7 @@ class LoopWatchdog:
 
     def _beat(self) -> None:
         self.tick = time.monotonic()
+        self.waited_at_tick = _run_queue.waited()
         if not self.loop.is_closed():
             self.loop.call_later(_HEARTBEAT, self._beat)
 
@@ -163,19 +173,56 @@ class LoopWatchdog:
             frame = frame.f_back
         return False
 
+    def _blocked(self, frame: Any) -> bool:
+        """Whether the node has held the loop too long (see the module docstring)."""
+        wall = time.monotonic() - self.tick
+        if wall <= self.limit:
+            return False
+        if frame is not None and frame.f_code.co_filename.startswith(self.node_dirs):
+            return True
+        return wall - (_run_queue.waited() - self.waited_at_tick) > self.limit
+
     def _watch(self) -> None:
         while not self.loop.is_closed():
             time.sleep(_HEARTBEAT)
             if time.monotonic() - self.tick <= self.limit or self.main is None:
                 continue
             frame = sys._current_frames().get(self.main)
-            if self._in_node_code(frame):
+            if self._blocked(frame) and self._in_node_code(frame):
                 signal.pthread_kill(self.main, _SIGNAL)
                 time.sleep(_HEARTBEAT)  # give the handler a moment before asking again
 
     def _on_signal(self, _signum: int, frame: Any) -> None:
-        if time.monotonic() - self.tick > self.limit and self._in_node_code(frame):
+        if self._blocked(frame) and self._in_node_code(frame):
             raise LoopBlocked
+
+
+class RunQueueClock:
+    """Seconds the main thread has spent runnable but waiting for a CPU.
+
+    The second field of ``/proc/self/task/<tid>/schedstat``. The file is opened when this
+    module is imported, before the kernel layer closes ``/proc``; an open descriptor keeps
+    working afterwards. Where the file does not exist (no schedstats, gVisor) it reads 0,
+    and the watchdog falls back to wall time.
+    """
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+        with contextlib.suppress(OSError, AttributeError):
+            tid = threading.main_thread().native_id
+            self._fd = os.open(f"/proc/self/task/{tid}/schedstat", os.O_RDONLY | os.O_CLOEXEC)
+
+    def waited(self) -> float:
+        if self._fd is None:
+            return 0.0
+        try:
+            fields = os.pread(self._fd, 96, 0).split()
+            return int(fields[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+
+_run_queue = RunQueueClock()
 
 
 _watchdogs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopWatchdog] = weakref.WeakKeyDictionary()
