@@ -260,3 +260,51 @@ class QueueRequestError(TentacularError):
     """A request to a workflow's NATS subject got no answer (no server, no subscriber, timeout)."""
 
     code = "queue_request_failed"
+
+
+class VersionNotFoundError(ClusterNotFoundError):
+    """``tntc rollback`` / ``versions --diff`` named a code version the cluster no longer retains."""
+
+    code = "version_not_found"
+
+
+class VersionRecordError(ClusterError):
+    """A retained code version carries no usable record of the objects it applied."""
+
+    code = "version_record_missing"
+
+
+class ReleaseUnitError(InputError):
+    """A release unit file is unreadable, truncated, tampered with or not a release unit."""
+
+    code = "release_unit_invalid"
+
+
+class ReleaseUnitTooNewError(ReleaseUnitError):
+    """A release unit written by a newer tntc, in a format this one cannot read."""
+
+    code = "release_unit_too_new"
+
+
+class ImageDigestError(TentacularError):
+    """The engine image cannot be pinned to a digest, or its digest no longer resolves."""
+
+    code = "image_digest"
+
+
+class PolicyError(InputError):
+    """A release policy file is unreadable or names an unknown rule."""
+
+    code = "policy_invalid"
+
+
+class PolicyViolationError(TentacularError):
+    """A release violates the policy of its environment; ``violations`` lists every rule broken."""
+
+    code = "policy_violation"
+
+
+class ReleaseVerifyError(ClusterError):
+    """A release failed verification in an environment (promotion refuses it without --force)."""
+
+    code = "release_verify_failed"

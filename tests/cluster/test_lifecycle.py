@@ -123,8 +123,13 @@ def test_changing_one_node_changes_configmap_and_hash_only(
     node.write_text(node.read_text() + "\n# tweak\n")
     code, doc, _ = tntc(capsys, "deploy", str(directory), "--force")
     assert code == 0
-    changed = {m["object"] for m in doc["manifests"] if m["action"] != "unchanged"}
-    assert changed == {"ConfigMap/hn-digest-code", "Deployment/hn-digest"}
+    changed = {m["object"]: m["action"] for m in doc["manifests"] if m["action"] != "unchanged"}
+    (code_map,) = [ref for ref in changed if ref.startswith("ConfigMap/")]
+    assert changed == {code_map: "created", "Deployment/hn-digest": "configured"}
+    new_code = new_code_name = code_map.removeprefix("ConfigMap/")
+    assert new_code.startswith("hn-digest-code-1.0-")
+    old_code = old["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"]
+    assert old_code != new_code and emulator.get("configmaps", "default", old_code) is not None
     new = emulator.get("deployments", "default", "hn-digest")
     assert new is not None
     old_t, new_t = old["spec"]["template"], new["spec"]["template"]
@@ -134,6 +139,10 @@ def test_changing_one_node_changes_configmap_and_hash_only(
     )
     old_t["metadata"]["annotations"].pop("tentacular.io/code-hash")
     new_t["metadata"]["annotations"].pop("tentacular.io/code-hash")
+    assert new_t["spec"]["volumes"][0]["configMap"]["name"] == new_code_name
+    old_t["spec"]["volumes"][0]["configMap"]["name"] = new_code_name
+    old_items = old_t["spec"]["volumes"][0]["configMap"]["items"]
+    assert old_items == new_t["spec"]["volumes"][0]["configMap"]["items"]
     assert old_t == new_t
     assert emulator.sim.rollouts["hn-digest"] == 2
 

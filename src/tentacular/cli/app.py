@@ -21,6 +21,7 @@ from tentacular.cli import (
     commands_secrets,
     commands_spec,
     commands_testing,
+    commands_versions,
 )
 from tentacular.cli.output import GlobalOptions
 
@@ -68,4 +69,5 @@ commands_secrets.register(app)
 commands_cluster.register(app)
 commands_cluster_ops.register(app)
 commands_catalog.register(app)
+commands_versions.register(app)
 commands_agent.register(app)

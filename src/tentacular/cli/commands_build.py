@@ -123,6 +123,10 @@ def deploy(
     timeout: Annotated[
         str | None, typer.Option("--timeout", help="Rollout/run wait: 2m, 120s or seconds (default 120s).")
     ] = None,
+    keep: Annotated[
+        int | None,
+        typer.Option("--keep", help="Code versions to retain for rollback (default: environment's keep, 5)."),
+    ] = None,
     cluster_registry: Annotated[str | None, typer.Option("--cluster-registry", hidden=True)] = None,
 ) -> None:
     from tentacular import deploy as face
@@ -146,6 +150,7 @@ def deploy(
         warn=warn,
         wait=wait,
         timeout=seconds_option(timeout, default=face.DEFAULT_DEPLOY_TIMEOUT),
+        keep=keep,
     )
     if not dry_run:
         finish(ctx, deploy_result(face.deploy(directory, request, on_event=event_printer(ctx))))

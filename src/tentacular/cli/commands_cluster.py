@@ -10,6 +10,14 @@ import typer
 from tentacular.cli.common import event_printer, finish, options_of, target_options
 from tentacular.cli.output import CommandResult, progress
 
+_PROVENANCE = (
+    ("Deployed by", "deployedBy"),
+    ("Deployed at", "deployedAt"),
+    ("Git SHA", "gitSha"),
+    ("Source", "sourcePath"),
+    ("Release", "release"),
+)
+
 
 def register(app: typer.Typer) -> None:
     # `tntc deploy` lives in commands_build (with --dry-run); `tntc run NAME` in commands_engine.
@@ -79,6 +87,9 @@ def status(
         out.write(f"Workflow: {view['name']}\nNamespace: {view['namespace']}\n")
         out.write(f"Status: {'ready' if view['ready'] else 'not ready'}\n")
         out.write(f"Replicas: {view['available']}/{view['replicas']}\n")
+        for label, key in _PROVENANCE:
+            if view.get(key):
+                out.write(f"{label}: {view[key]}\n")
         if not detail:
             return
         out.write(f"Image: {view['image']}\nRuntime Class: {view['runtimeClass'] or '(none)'}\n")
@@ -114,13 +125,16 @@ def list_workflows(
         if not rows:
             out.write(f"No workflows found in namespace {listing.namespace or '(all)'}\n")
             return
-        out.write(f"{'NAME':<24}{'VERSION':<8}{'NAMESPACE':<16}{'STATUS':<10}{'REPLICAS':<10}AGE\n")
+        out.write(
+            f"{'NAME':<24}{'VERSION':<8}{'NAMESPACE':<16}{'STATUS':<10}{'REPLICAS':<10}{'AGE':<8}"
+            "DEPLOYED BY\n"
+        )
         for row in rows:
             state = "ready" if row["ready"] else "not ready"
             replicas = f"{row['available']}/{row['replicas']}"
             out.write(
                 f"{row['name']:<24}{row['version'] or '':<8}{row['namespace']:<16}{state:<10}"
-                f"{replicas:<10}{age(row['created'])}\n"
+                f"{replicas:<10}{age(row['created']):<8}{row.get('deployedBy') or ''}\n"
             )
 
     result = CommandResult(

@@ -50,6 +50,14 @@ if TYPE_CHECKING:
     from tentacular.deploy._report import (
         DeployReport,
     )
+    from tentacular.deploy._rollback import (
+        RollbackReport,
+        VersionDiff,
+        VersionsReport,
+        rollback,
+        version_diff,
+        versions,
+    )
     from tentacular.deploy._secrets_face import (
         secrets_diff,
         secrets_sync,
@@ -79,11 +87,14 @@ __getattr__ = lazy_exports(
         "DeployReport": "_report",
         "LiveTestOptions": "_options",
         "LogStream": "_cluster_ops",
+        "RollbackReport": "_rollback",
         "RunReport": "_cluster_ops",
         "SecretsDiff": "_secrets_sync",
         "SyncReport": "_secrets_sync",
         "TargetOptions": "_options",
         "UndeployReport": "_cluster_ops",
+        "VersionDiff": "_rollback",
+        "VersionsReport": "_rollback",
         "WorkflowList": "_cluster_ops",
         "audit": "_cluster_ops",
         "build": "_config_ops",
@@ -97,6 +108,7 @@ __getattr__ = lazy_exports(
         "local_run_secrets": "_secrets_ops",
         "logs": "_cluster_ops",
         "plan": "_operations",
+        "rollback": "_rollback",
         "run_deployed": "_cluster_ops",
         "secret_warnings": "_secrets_ops",
         "secrets_check": "_secrets_ops",
@@ -105,6 +117,8 @@ __getattr__ = lazy_exports(
         "secrets_sync": "_secrets_face",
         "status": "_cluster_ops",
         "undeploy": "_cluster_ops",
+        "version_diff": "_rollback",
+        "versions": "_rollback",
     },
 )
 
@@ -120,11 +134,14 @@ __all__ = [
     "DeployReport",
     "LiveTestOptions",
     "LogStream",
+    "RollbackReport",
     "RunReport",
     "SecretsDiff",
     "SyncReport",
     "TargetOptions",
     "UndeployReport",
+    "VersionDiff",
+    "VersionsReport",
     "WorkflowList",
     "audit",
     "build",
@@ -138,6 +155,7 @@ __all__ = [
     "local_run_secrets",
     "logs",
     "plan",
+    "rollback",
     "run_deployed",
     "secret_warnings",
     "secrets_check",
@@ -146,4 +164,6 @@ __all__ = [
     "secrets_sync",
     "status",
     "undeploy",
+    "version_diff",
+    "versions",
 ]

@@ -1,4 +1,8 @@
-"""The code ConfigMap ``{wf}-code`` and the hash that rolls the Deployment (D6, §7.4, Q17).
+"""The code ConfigMap ``{wf}-code-{version}-{hash}`` and the hash that rolls the Deployment
+(D6, §7.4, Q17, roadmap #9).
+
+Each distinct code gets its own immutable ConfigMap, named by the workflow version and the
+first characters of the code hash, so older code stays in the cluster for ``tntc rollback``.
 
 Every file under ``nodes/`` (nested directories too, helper modules included) plus
 ``workflow.yaml`` ships. ConfigMap keys may not contain ``/``, so paths are flattened
@@ -27,6 +31,8 @@ _KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 _MAX_KEY_LENGTH = 253
 _SKIPPED_DIRS = frozenset({"__pycache__"})
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
+SHORT_HASH_LENGTH = 10
+CODE_COMPONENT = "code"  # app.kubernetes.io/component of every code ConfigMap
 
 
 @dataclass(frozen=True)
@@ -155,12 +161,28 @@ def _node_files(nodes: Path, root: Path) -> Iterator[Path]:
         yield path
 
 
+def short_hash(digest: str) -> str:
+    """``sha256:abcdef…`` → ``abcdef0123``: enough to tell versions apart, valid in names and labels."""
+    return digest.removeprefix("sha256:")[:SHORT_HASH_LENGTH]
+
+
+def code_configmap_name(workflow: str, version: str, digest: str) -> str:
+    return f"{workflow}-code-{version}-{short_hash(digest)}"
+
+
 def code_configmap(bundle: CodeBundle, meta: dict[str, object]) -> dict[str, Any]:
+    """Immutable: its name changes with its content, so it never needs updating (roadmap #9)."""
     data = {item.key: item.text for item in bundle.files if item.text is not None}
     binary = {
         item.key: base64.b64encode(item.content).decode("ascii") for item in bundle.files if item.text is None
     }
-    manifest: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
+    manifest: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta,
+        "immutable": True,
+        "data": data,
+    }
     if binary:
         manifest["binaryData"] = binary
     return manifest

@@ -25,11 +25,16 @@ ROLE_LABEL = TRIGGER_ROLE_LABEL
 ROLE_TRIGGER = TRIGGER_ROLE
 
 CODE_HASH_ANNOTATION = f"{DOMAIN}/code-hash"
+CODE_HASH_LABEL = f"{DOMAIN}/code-hash"  # the short hash; label values cannot hold "sha256:"
 WORKFLOW_NAME_ANNOTATION = f"{DOMAIN}/workflow-name"
 WORKFLOW_VERSION_ANNOTATION = f"{DOMAIN}/workflow-version"
 SOURCE_PATH_ANNOTATION = f"{DOMAIN}/source-path"
 GIT_SHA_ANNOTATION = f"{DOMAIN}/git-sha"
 DEPLOYED_BY_ANNOTATION = f"{DOMAIN}/deployed-by"
+DEPLOYED_AT_ANNOTATION = f"{DOMAIN}/deployed-at"
+RELEASE_ANNOTATION = f"{DOMAIN}/release"
+OBJECT_HASH_ANNOTATION = f"{DOMAIN}/object-hash"
+APPLIED_ANNOTATION = f"{DOMAIN}/applied"  # on a code ConfigMap: what its version applied
 INTENDED_HOSTS_ANNOTATION = f"{DOMAIN}/intended-hosts"
 
 

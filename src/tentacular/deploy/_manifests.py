@@ -10,7 +10,7 @@ Apply order (D6 "dependency order"), earlier objects are needed by later ones:
 1. ServiceAccount, ClusterRole, ClusterRoleBinding – only with ``deployment.rbac``
 2. NetworkPolicy ``{wf}-netpol`` – only with a contract; first, so no pod of the
    workflow ever runs without its default-deny policy
-3. ConfigMap ``{wf}-code``
+3. ConfigMap ``{wf}-code-{version}-{hash}`` (immutable, one per distinct code)
 4. Secret ``{wf}-secrets`` – only with local secrets; before the Deployment, so the
    first pod starts with its secrets (the volume is optional)
 5. Deployment ``{wf}``, Service ``{wf}``; with webhook triggers and ``deployment.webhook.host``,
@@ -28,6 +28,8 @@ from tentacular.deploy import _codemap, _cronjobs, _monitoring, _netpol, _rbac, 
 from tentacular.deploy._imageref import ImageRef
 from tentacular.deploy._labels import (
     CODE_HASH_ANNOTATION,
+    CODE_HASH_LABEL,
+    COMPONENT_LABEL,
     INTENDED_HOSTS_ANNOTATION,
     cluster_scoped_labels,
     metadata,
@@ -139,9 +141,16 @@ def build_manifests(loaded: LoadedWorkflow, options: ManifestOptions) -> list[di
                 workflow, meta=meta(f"{workflow.name}-netpol", more=extra), selector=selector
             )
         )
-    code_name = f"{workflow.name}-code"
+    digest = bundle.digest()
+    code_name = _codemap.code_configmap_name(workflow.name, workflow.version, digest)
     secret_name = f"{workflow.name}-secrets"
-    objects.append(_codemap.code_configmap(bundle, meta(code_name)))
+    code_meta = metadata(
+        code_name,
+        {**labels, COMPONENT_LABEL: _codemap.CODE_COMPONENT, CODE_HASH_LABEL: _codemap.short_hash(digest)},
+        {**annotations, CODE_HASH_ANNOTATION: digest},
+        namespace,
+    )
+    objects.append(_codemap.code_configmap(bundle, code_meta))
     if options.secrets:
         audit = _secret_manifest.provenance_annotation(options.secret_provenance)
         objects.append(_secret_manifest.secret(meta=meta(secret_name, more=audit), secrets=options.secrets))
@@ -152,7 +161,7 @@ def build_manifests(loaded: LoadedWorkflow, options: ManifestOptions) -> list[di
             selector=selector,
             pod_labels=labels,
             pod_annotations={
-                CODE_HASH_ANNOTATION: bundle.digest(),
+                CODE_HASH_ANNOTATION: digest,
                 **_monitoring.scrape_annotations(workflow),
             },
             image=options.image,

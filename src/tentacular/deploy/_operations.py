@@ -22,6 +22,7 @@ from tentacular.deploy._report import DeployReport
 from tentacular.deploy._secrets_ops import require_secrets
 from tentacular.deploy._settings import DeployTarget, Settings, environment_name, load_settings
 from tentacular.deploy._settings import resolve_deploy_target as _resolve
+from tentacular.deploy._versions import keep_setting
 from tentacular.errors import TentacularError
 from tentacular.events import Event, EventSink, ignore_events
 from tentacular.spec import LoadedWorkflow, load_workflow
@@ -109,6 +110,10 @@ def plan(directory: str | Path, options: DeployOptions) -> DeployPlan:
     return DeployPlan(loaded.workflow.name, target, objects, warnings, sources)
 
 
+def _environment_fields(settings: Settings, target: DeployTarget) -> dict[str, Any]:
+    return settings.environments.get(target.environment.name, {}) if target.environment else {}
+
+
 def wants_dev_gate(settings: Settings, target: DeployTarget, *, force: bool) -> bool:
     """The deploy gate (F-191): a live test in ``dev`` first, unless forced or deploying to dev."""
     deploying_to = target.environment.name if target.environment else None
@@ -123,6 +128,7 @@ def deploy(
     settings = load_settings()
     loaded = load_workflow(directory)
     target = _deploy_target(settings, loaded, options)
+    keep = keep_setting(_environment_fields(settings, target), options.keep)
     report = DeployReport(loaded.workflow.name, target)
     try:
         with report.phase("contract"):
@@ -168,6 +174,7 @@ def deploy(
                 wait=options.wait,
                 timeout=options.timeout,
                 verify=options.verify,
+                keep=keep,
             )
     except TentacularError as error:
         return report.fail(error.message, error)

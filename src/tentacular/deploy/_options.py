@@ -33,6 +33,7 @@ class DeployOptions(TargetOptions):
     warn: bool = False
     wait: bool = True
     timeout: float = DEFAULT_DEPLOY_TIMEOUT
+    keep: int | None = None  # code versions to retain; None: the environment's ``keep``, else 5
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -33,6 +33,8 @@ ENVIRONMENT_FIELDS = (
     "secrets_source",
     "enforcement",
     "allowed_secret_providers",
+    "keep",  # code versions to retain (tntc deploy --keep), read by deploy._versions
+    "policy",  # release policy file (tntc release plan/apply --policy), read by deploy._release
 )
 
 Enforcement = Literal["strict", "audit"]

@@ -92,8 +92,12 @@ def apply_objects(
     workflow: str,
     namespace: str,
     on_action: Callable[[ObjectAction], None] = lambda _: None,
+    prepare: Callable[[Mapping[str, Any], Mapping[str, Any] | None], Mapping[str, Any]] | None = None,
 ) -> ApplyReport:
     """Server-side apply every object in the given order, then prune stale ones.
+
+    ``prepare(object, live)`` may adjust each object once its live state is known (the version
+    stamps of deploy._versions: carried over when the content is unchanged).
 
     Stops at the first failure: what was applied so far stays (the previous Deployment keeps
     serving until its own apply succeeds) and the error lists it; re-running converges.
@@ -103,7 +107,7 @@ def apply_objects(
         ref = describe(obj)
         try:
             before = client.get(kind_of(obj), obj["metadata"]["name"], obj["metadata"].get("namespace"))
-            after = client.apply(obj)
+            after = client.apply(obj if prepare is None else prepare(obj, before))
         except ClusterError as error:
             applied = [a.ref for a in report.actions]
             raise ClusterApplyError(

@@ -80,10 +80,11 @@ def _plain(obj: Any) -> dict[str, Any]:
 class KubeClient:
     """One connection to one cluster context."""
 
-    def __init__(self, client: Any, *, server: str, context: str | None) -> None:
+    def __init__(self, client: Any, *, server: str, context: str | None, user: str | None = None) -> None:
         self._client = client
         self.server = server
         self.context = context
+        self.user = user  # the kubeconfig user entry, for tentacular.io/deployed-by
 
     def close(self) -> None:
         self._client.close()
@@ -269,7 +270,9 @@ def connect(target: ClusterTarget, *, timeout: float = API_TIMEOUT_SECONDS) -> K
         client = Client(config, timeout=httpx2.Timeout(timeout), field_manager=FIELD_MANAGER)
     except (ConfigError, OSError, ValueError) as exc:
         raise config_error(exc, config.context_name) from None
-    return KubeClient(client, server=str(config.cluster.server), context=config.context_name)
+    return KubeClient(
+        client, server=str(config.cluster.server), context=config.context_name, user=config.context.user
+    )
 
 
 def _file_for(target: ClusterTarget) -> Path:

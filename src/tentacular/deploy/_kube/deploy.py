@@ -10,14 +10,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from tentacular.deploy._kube.apply import ApplyReport, ObjectAction, apply_objects, remove_workflow
+from tentacular.deploy._kube.apply import ApplyReport, ObjectAction, remove_workflow
 from tentacular.deploy._kube.checks import Check, run_checks
 from tentacular.deploy._kube.client import KubeClient, connect
 from tentacular.deploy._kube.trigger import RunOutcome, trigger_workflow
 from tentacular.deploy._kube.waiting import wait_for_rollout
 from tentacular.deploy._plan import render_objects
 from tentacular.deploy._report import LIVE_TEST_PHASE, DeployReport, Phase
+from tentacular.deploy._revision import apply_revision, prune_versions, stamp_for
 from tentacular.deploy._settings import DeployTarget
+from tentacular.deploy._versions import release_id
 from tentacular.errors import PreflightError, SpecError, TentacularError
 from tentacular.events import Event, EventSink
 from tentacular.spec import LoadedWorkflow
@@ -79,8 +81,11 @@ def deploy_workflow(
     timeout: float,
     verify_input: Any = None,
     verify: bool = False,
+    keep: int | None = None,
 ) -> None:
-    """Render, preflight, apply, wait and (optionally) run once, recording each phase in ``report``."""
+    """Render, preflight, apply, wait and (optionally) run once, recording each phase in ``report``.
+
+    With ``keep``, code versions beyond the newest ``keep`` are pruned once the rollout succeeded."""
     name, namespace = loaded.workflow.name, target.namespace.value
 
     def say(message: str) -> None:
@@ -107,11 +112,16 @@ def deploy_workflow(
 
     with report.phase("apply") as phase:
         report.apply = ApplyReport()
-        report.apply = apply_objects(kube, objects, workflow=name, namespace=namespace, on_action=show)
+        stamp = stamp_for(kube, release_id(objects))
+        report.apply = apply_revision(
+            kube, objects, workflow=name, namespace=namespace, stamp=stamp, on_action=show
+        )
         phase.detail = f"{len(report.apply.changed)} of {len(report.apply.actions)} objects changed"
     if wait or verify:
         with report.phase("wait"):
             wait_for_rollout(kube, name, namespace, timeout=timeout)
+        if keep is not None:
+            report.apply.actions.extend(prune_versions(kube, name, namespace, keep=keep, on_action=show))
     if verify:
         with report.phase("verify") as phase:
             report.execution = trigger_workflow(kube, name, namespace, verify_input or {}, timeout=timeout)

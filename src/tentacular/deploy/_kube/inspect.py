@@ -6,7 +6,17 @@ from typing import Any
 
 from tentacular.deploy._kube.client import DEPLOYMENT, EVENT, POD, SERVICE, KubeClient
 from tentacular.deploy._kube.waiting import rollout_state
-from tentacular.deploy._labels import MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, VERSION_LABEL
+from tentacular.deploy._labels import (
+    DEPLOYED_AT_ANNOTATION,
+    DEPLOYED_BY_ANNOTATION,
+    GIT_SHA_ANNOTATION,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    NAME_LABEL,
+    RELEASE_ANNOTATION,
+    SOURCE_PATH_ANNOTATION,
+    VERSION_LABEL,
+)
 from tentacular.errors import ClusterNotFoundError
 
 
@@ -24,6 +34,18 @@ def summary(deployment: dict[str, Any]) -> dict[str, Any]:
         "readyReplicas": ready,
         "image": containers[0].get("image"),
         "created": meta.get("creationTimestamp"),
+        **provenance(meta.get("annotations") or {}),
+    }
+
+
+def provenance(annotations: dict[str, str]) -> dict[str, str | None]:
+    """Who deployed what from where (roadmap #13), from the object's tentacular.io annotations."""
+    return {
+        "deployedBy": annotations.get(DEPLOYED_BY_ANNOTATION),
+        "deployedAt": annotations.get(DEPLOYED_AT_ANNOTATION),
+        "gitSha": annotations.get(GIT_SHA_ANNOTATION),
+        "sourcePath": annotations.get(SOURCE_PATH_ANNOTATION),
+        "release": annotations.get(RELEASE_ANNOTATION),
     }
 
 

@@ -1,0 +1,117 @@
+"""The one apply mechanism of ``tntc deploy``, ``tntc rollback`` and ``tntc release apply``.
+
+apply (stamped, with the version record on the code ConfigMap, stale objects pruned) →
+wait for the rollout → prune code versions beyond ``keep``. Callers choose the objects:
+freshly rendered ones, what an older version recorded, or what a release unit bundled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tentacular.deploy._kube.apply import ApplyReport, ObjectAction, apply_objects, workflow_selector
+from tentacular.deploy._kube.client import CONFIG_MAP, DEPLOYMENT, KubeClient
+from tentacular.deploy._kube.waiting import wait_for_rollout
+from tentacular.deploy._versions import (
+    CodeVersion,
+    Stamp,
+    code_version,
+    deployed_by,
+    is_code_configmap,
+    live_code_name,
+    now_rfc3339,
+    stamped,
+    to_prune,
+    with_record,
+)
+
+OnAction = Callable[[ObjectAction], None]
+
+
+def stamp_for(kube: KubeClient, release: str) -> Stamp:
+    return Stamp(deployed_by=deployed_by(kube.user), deployed_at=now_rfc3339(), release=release)
+
+
+def apply_revision(
+    kube: KubeClient,
+    objects: Sequence[Mapping[str, Any]],
+    *,
+    workflow: str,
+    namespace: str,
+    stamp: Stamp,
+    on_action: OnAction = lambda _: None,
+) -> ApplyReport:
+    """Apply ``objects`` as one revision: each object stamped, the code ConfigMap recording the rest."""
+    recorded = with_record(objects, stamp.release)
+    return apply_objects(
+        kube,
+        recorded,
+        workflow=workflow,
+        namespace=namespace,
+        on_action=on_action,
+        prepare=lambda obj, live: stamped(obj, live, stamp),
+    )
+
+
+def code_versions(kube: KubeClient, workflow: str, namespace: str) -> tuple[list[CodeVersion], str | None]:
+    """Every retained code ConfigMap of the workflow (legacy ``{wf}-code`` too) and the live one's name."""
+    live = live_code_name(kube.get(DEPLOYMENT, workflow, namespace))
+    found = kube.list(CONFIG_MAP, namespace, labels=workflow_selector(workflow))
+    versions = [
+        code_version(cm, live)
+        for cm in found
+        if is_code_configmap(cm) or (cm.get("metadata") or {}).get("name") == f"{workflow}-code"
+    ]
+    return versions, live
+
+
+def prune_versions(
+    kube: KubeClient,
+    workflow: str,
+    namespace: str,
+    *,
+    keep: int,
+    protect: Iterable[str | None] = (),
+    on_action: OnAction = lambda _: None,
+) -> list[ObjectAction]:
+    """After a successful rollout: delete code ConfigMaps beyond the ``keep`` newest (never the live one)."""
+    versions, live = code_versions(kube, workflow, namespace)
+    pruned: list[ObjectAction] = []
+    for name in to_prune(versions, keep, (live, *protect)):
+        if kube.delete(CONFIG_MAP, name, namespace):
+            pruned.append(ObjectAction(f"ConfigMap/{name}", "pruned"))
+            on_action(pruned[-1])
+    return pruned
+
+
+@dataclass(frozen=True)
+class RevisionResult:
+    apply: ApplyReport
+    deployment: dict[str, Any] | None
+
+
+def roll_out(
+    kube: KubeClient,
+    objects: Sequence[Mapping[str, Any]],
+    *,
+    workflow: str,
+    namespace: str,
+    stamp: Stamp,
+    timeout: float,
+    keep: int | None,
+    on_action: OnAction = lambda _: None,
+) -> RevisionResult:
+    """apply_revision, wait for the rollout, then (with ``keep``) prune old code versions."""
+    report = apply_revision(
+        kube, objects, workflow=workflow, namespace=namespace, stamp=stamp, on_action=on_action
+    )
+    deployment = wait_for_rollout(kube, workflow, namespace, timeout=timeout)
+    if keep is not None:
+        report.actions.extend(prune_versions(kube, workflow, namespace, keep=keep, on_action=on_action))
+    return RevisionResult(report, deployment)
+
+
+def code_configmap_of(objects: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    return next((o for o in objects if is_code_configmap(o)), None)
