@@ -163,6 +163,10 @@ class Simulation:
                         "name": pod_name,
                         "namespace": namespace,
                         "labels": {**labels, "pod-template-hash": pod_hash},
+                        # like the ReplicaSet controller: pods carry the template's annotations
+                        "annotations": dict(
+                            deployment["spec"]["template"]["metadata"].get("annotations") or {}
+                        ),
                         "creationTimestamp": self.now(),
                     },
                     "spec": copy_spec(deployment),

@@ -18,6 +18,7 @@ from tentacular.cli import (
     commands_cluster,
     commands_cluster_ops,
     commands_engine,
+    commands_release,
     commands_secrets,
     commands_spec,
     commands_testing,
@@ -70,4 +71,5 @@ commands_cluster.register(app)
 commands_cluster_ops.register(app)
 commands_catalog.register(app)
 commands_versions.register(app)
+commands_release.register(app)
 commands_agent.register(app)

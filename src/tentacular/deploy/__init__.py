@@ -47,6 +47,16 @@ if TYPE_CHECKING:
         LiveTestOptions,
         TargetOptions,
     )
+    from tentacular.deploy._release._face import (
+        BundleOptions,
+        ReleaseOptions,
+        release_apply,
+        release_bundle,
+        release_plan,
+        release_promote,
+        release_show,
+        release_verify,
+    )
     from tentacular.deploy._report import (
         DeployReport,
     )
@@ -76,6 +86,14 @@ if TYPE_CHECKING:
 __getattr__ = lazy_exports(
     __name__,
     {
+        "BundleOptions": "_release._face",
+        "ReleaseOptions": "_release._face",
+        "release_apply": "_release._face",
+        "release_bundle": "_release._face",
+        "release_plan": "_release._face",
+        "release_promote": "_release._face",
+        "release_show": "_release._face",
+        "release_verify": "_release._face",
         "AuditReport": "_cluster_ops",
         "BuildReport": "_config_ops",
         "ClusterCheckReport": "_cluster_ops",
@@ -127,6 +145,7 @@ __all__ = [
     "DEFAULT_RUN_TIMEOUT",
     "AuditReport",
     "BuildReport",
+    "BundleOptions",
     "ClusterCheckReport",
     "ConfigureReport",
     "DeployOptions",
@@ -134,6 +153,7 @@ __all__ = [
     "DeployReport",
     "LiveTestOptions",
     "LogStream",
+    "ReleaseOptions",
     "RollbackReport",
     "RunReport",
     "SecretsDiff",
@@ -155,6 +175,12 @@ __all__ = [
     "local_run_secrets",
     "logs",
     "plan",
+    "release_apply",
+    "release_bundle",
+    "release_plan",
+    "release_promote",
+    "release_show",
+    "release_verify",
     "rollback",
     "run_deployed",
     "secret_warnings",

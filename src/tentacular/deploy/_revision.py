@@ -44,7 +44,7 @@ def apply_revision(
     on_action: OnAction = lambda _: None,
 ) -> ApplyReport:
     """Apply ``objects`` as one revision: each object stamped, the code ConfigMap recording the rest."""
-    recorded = with_record(objects, stamp.release)
+    recorded = with_record(objects, stamp.release, workflow=workflow, namespace=namespace)
     return apply_objects(
         kube,
         recorded,

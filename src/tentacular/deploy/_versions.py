@@ -48,7 +48,7 @@ DEFAULT_KEEP = 5
 DEPLOYED_BY_ENV = "TNTC_DEPLOYED_BY"
 STAMPS = (DEPLOYED_BY_ANNOTATION, DEPLOYED_AT_ANNOTATION, RELEASE_ANNOTATION)
 UNHASHED = frozenset({*STAMPS, OBJECT_HASH_ANNOTATION})
-_NEUTRAL_NAMESPACE = "<namespace>"
+NEUTRAL_NAMESPACE = "<namespace>"
 _RECORD_LIMIT = 200_000  # bytes; annotations of one object may total 256 KiB
 
 
@@ -89,19 +89,24 @@ class Stamp:
 
 
 def neutral(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """The object without stamps and namespace: what its hash covers."""
-    copied = copy.deepcopy(dict(obj))
-    meta = copied.setdefault("metadata", {})
-    if "namespace" in meta:
-        meta["namespace"] = _NEUTRAL_NAMESPACE
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in UNHASHED}
-    if annotations:
-        meta["annotations"] = annotations
-    else:
-        meta.pop("annotations", None)
+    """The object without stamps and with every namespace-bearing field neutralised: what its hash covers."""
+    from tentacular.deploy._release._retarget import retarget
+
+    meta = obj.get("metadata") or {}
     labels = meta.get("labels") or {}
-    if NAMESPACE_LABEL in labels:
-        labels[NAMESPACE_LABEL] = _NEUTRAL_NAMESPACE
+    namespace = meta.get("namespace") or labels.get(NAMESPACE_LABEL)
+    workflow = str(labels.get(NAME_LABEL) or "")
+    copied = (
+        retarget([obj], workflow=workflow, source=str(namespace), target=NEUTRAL_NAMESPACE)[0]
+        if namespace
+        else copy.deepcopy(dict(obj))
+    )
+    copied_meta = copied.setdefault("metadata", {})
+    annotations = {k: v for k, v in (copied_meta.get("annotations") or {}).items() if k not in UNHASHED}
+    if annotations:
+        copied_meta["annotations"] = annotations
+    else:
+        copied_meta.pop("annotations", None)
     return copied
 
 
@@ -142,13 +147,20 @@ def secret_stub(secret: Mapping[str, Any]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": meta.get("name")}, "keys": keys}
 
 
-def with_record(objects: Sequence[Mapping[str, Any]], release: str) -> list[dict[str, Any]]:
-    """Copies of ``objects`` whose code ConfigMap records every other object (Secrets as stubs)."""
-    others = [
-        secret_stub(o) if o.get("kind") == "Secret" else copy.deepcopy(dict(o))
-        for o in objects
-        if not is_code_configmap(o)
-    ]
+def with_record(
+    objects: Sequence[Mapping[str, Any]], release: str, *, workflow: str, namespace: str
+) -> list[dict[str, Any]]:
+    """Copies of ``objects`` whose code ConfigMap records every other object (Secrets as stubs).
+
+    The record is namespace-neutral, so the same release in two namespaces records the same bytes."""
+    from tentacular.deploy._release._retarget import retarget
+
+    others = retarget(
+        [secret_stub(o) if o.get("kind") == "Secret" else o for o in objects if not is_code_configmap(o)],
+        workflow=workflow,
+        source=namespace,
+        target=NEUTRAL_NAMESPACE,
+    )
     payload = gzip.compress(canonical({"release": release, "objects": others}), mtime=0)
     record = base64.b64encode(payload).decode("ascii")
     if len(record) > _RECORD_LIMIT:
@@ -167,7 +179,8 @@ def with_record(objects: Sequence[Mapping[str, Any]], release: str) -> list[dict
 
 
 def read_record(configmap: Mapping[str, Any]) -> dict[str, Any] | None:
-    """What this version applied, or None when the ConfigMap predates records or the record is damaged."""
+    """What this version applied (in the ConfigMap's namespace), or None when the ConfigMap predates
+    records or the record is damaged."""
     raw = ((configmap.get("metadata") or {}).get("annotations") or {}).get(APPLIED_ANNOTATION)
     if not raw:
         return None
@@ -175,7 +188,16 @@ def read_record(configmap: Mapping[str, Any]) -> dict[str, Any] | None:
         record = json.loads(gzip.decompress(base64.b64decode(raw, validate=True)))
     except (ValueError, OSError, EOFError):
         return None
-    return record if isinstance(record, dict) and isinstance(record.get("objects"), list) else None
+    if not isinstance(record, dict) or not isinstance(record.get("objects"), list):
+        return None
+    from tentacular.deploy._release._retarget import retarget
+
+    meta = configmap.get("metadata") or {}
+    workflow = str((meta.get("labels") or {}).get(NAME_LABEL, ""))
+    record["objects"] = retarget(
+        record["objects"], workflow=workflow, source=NEUTRAL_NAMESPACE, target=str(meta.get("namespace"))
+    )
+    return record
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,257 @@
+"""Release units end to end: bundle, plan, apply, verify, promote; integrity, policy, bad input (#15)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.cluster.emulator import KubeEmulator
+from tests.cluster.test_lifecycle import copy_example, tntc
+
+DIGEST = "sha256:" + "ab" * 32
+SECRET_VALUES = ("ghp-DISTINCTIVE-7f3a9c-token", "https://hooks.example/DISTINCTIVE-b41d")
+SERVER_FIELDS = ("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation", "namespace")
+STAMPS = ("tentacular.io/deployed-at", "tentacular.io/deployed-by")
+
+
+class Registry:
+    """The two manifest HEAD requests a registry answers (no registry is reachable from here)."""
+
+    def __init__(self) -> None:
+        self.manifests: dict[str, str] = {
+            "tentacular-engine/manifests/1.0": DIGEST,
+            f"tentacular-engine/manifests/{DIGEST}": DIGEST,
+        }
+        registry = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_HEAD(self) -> None:
+                found = registry.manifests.get(self.path.removeprefix("/v2/"))
+                self.send_response(200 if found else 404)
+                if found:
+                    self.send_header("Docker-Content-Digest", found)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.server.server_address[1]}"
+
+
+@pytest.fixture
+def registry() -> Iterator[Registry]:
+    served = Registry()
+    try:
+        yield served
+    finally:
+        served.server.shutdown()
+
+
+@pytest.fixture
+def environments(emulator: KubeEmulator, kubeconfig: Path, isolated: Path) -> Path:
+    for namespace in ("rel-dev", "rel-prod"):
+        emulator.add_namespace(namespace)
+    config = isolated / ".tentacular" / "config.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    environments = {
+        "dev": {"namespace": "rel-dev", "config_overrides": {"channel": "#dev"}},
+        "prod": {"namespace": "rel-prod", "config_overrides": {"channel": "#dev"}},
+    }
+    config.write_text(yaml.safe_dump({"environments": environments}))
+    return config
+
+
+def flow(tmp_path: Path) -> Path:
+    directory = copy_example("repo-digest", tmp_path)
+    secrets = {"github": {"token": SECRET_VALUES[0]}, "slack": {"webhook_url": SECRET_VALUES[1]}}
+    (directory / ".secrets.yaml").write_text(yaml.safe_dump(secrets))
+    return directory
+
+
+def comparable(obj: dict[str, Any], namespace: str) -> str:
+    meta = obj["metadata"]
+    for key in SERVER_FIELDS:
+        meta.pop(key, None)
+    for key in STAMPS:
+        (meta.get("annotations") or {}).pop(key, None)
+    obj.pop("status", None)
+    return json.dumps(obj, sort_keys=True).replace(f".{namespace}.svc", ".<ns>.svc")
+
+
+def workflow_objects(emulator: KubeEmulator, namespace: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for resource in ("configmaps", "deployments", "services", "cronjobs", "networkpolicies"):
+        for name, obj in emulator.objects(resource, namespace).items():
+            found[f"{resource}/{name}"] = comparable(obj, namespace)
+    return found
+
+
+def test_bundle_plan_apply_verify_promote(
+    emulator: KubeEmulator,
+    environments: Path,
+    registry: Registry,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    unit = tmp_path / "repo-digest.tntc"
+    image = f"{registry.host}/tentacular-engine:1.0"
+    code, doc, _ = tntc(
+        capsys, "release", "bundle", str(flow(tmp_path)), "--out", str(unit), "--env", "dev", "--image", image
+    )
+    assert code == 0, doc
+    assert doc["image"] == {
+        "reference": image,
+        "digest": DIGEST,
+        "source": "registry",
+        "image": f"{registry.host}/tentacular-engine@{DIGEST}",
+    }
+    raw = unit.read_bytes()
+    body = gzip.decompress(raw.split(b"\n", 1)[1])
+    for value in SECRET_VALUES:
+        assert value.encode() not in raw and value.encode() not in body
+
+    code, doc, _ = tntc(capsys, "release", "plan", str(unit), "--env", "dev")
+    assert code == 0, doc
+    assert {o["action"] for o in doc["objects"]} == {"create"} and doc["changes"] == len(doc["objects"])
+    assert doc["image"] == {"live": None, "unit": f"{registry.host}/tentacular-engine@{DIGEST}"}
+    assert "NetworkPolicy/repo-digest-netpol" in doc["networkRbac"]
+    assert doc["secret"]["missingKeys"] == ["github", "slack"]
+    deployment_diff = next(o["diff"] for o in doc["objects"] if o["object"] == "Deployment/repo-digest")
+    assert "+  name: repo-digest" in deployment_diff and "runtimeClassName" in deployment_diff
+    assert emulator.objects("deployments", "rel-dev") == {}, "plan applies nothing"
+
+    code, doc, _ = tntc(capsys, "release", "apply", str(unit), "--env", "dev")
+    assert code == 0, doc
+    assert {m["action"] for m in doc["manifests"]} == {"created"}
+    deployment = emulator.get("deployments", "rel-dev", "repo-digest")
+    assert deployment is not None
+    assert (
+        deployment["metadata"]["annotations"]["tentacular.io/release"]
+        == json.loads(gzip.decompress(unit.read_bytes().split(b"\n", 1)[1]))["id"]
+    )
+    code, doc, _ = tntc(capsys, "release", "apply", str(unit), "--env", "dev")
+    assert code == 0 and {m["action"] for m in doc["manifests"]} == {"unchanged"}, doc
+
+    code, doc, _ = tntc(capsys, "release", "verify", str(unit), "--env", "dev")
+    assert code == 0, doc["checks"]
+    assert doc["result"] == "pass" and {c["name"] for c in doc["checks"]} >= {
+        "code hash",
+        "image",
+        "verification run",
+    }
+
+    code, doc, _ = tntc(capsys, "release", "promote", str(unit), "--to", "prod")
+    assert code == 0, doc
+    assert doc["plan"]["namespace"] == "rel-prod" and doc["verify"]["result"] == "pass"
+    dev, prod = workflow_objects(emulator, "rel-dev"), workflow_objects(emulator, "rel-prod")
+    assert len(dev) == 5 and dev == prod
+
+    code, doc, _ = tntc(capsys, "release", "show", str(unit))
+    assert code == 0
+    assert [(h["action"], h["namespace"], h["result"]) for h in doc["history"]] == [
+        ("apply", "rel-dev", "pass"),
+        ("apply", "rel-dev", "pass"),
+        ("verify", "rel-dev", "pass"),
+        ("apply", "rel-prod", "pass"),
+        ("verify", "rel-prod", "pass"),
+    ]
+
+
+def bundled(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> Path:
+    unit = tmp_path / "unit.tntc"
+    code, doc, _ = tntc(
+        capsys, "release", "bundle", str(flow(tmp_path)), "--out", str(unit), "--env", "dev", *extra
+    )
+    assert code == 0, doc
+    return unit
+
+
+def test_show_works_offline_and_every_changed_byte_is_detected(
+    environments: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unit = bundled(tmp_path, capsys, "--digest", DIGEST)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
+    code, doc, _ = tntc(capsys, "release", "show", str(unit))
+    assert code == 0, doc
+    assert doc["workflow"]["name"] == "repo-digest" and doc["derived"]["secrets"] == [
+        "github.token",
+        "slack.webhook_url",
+    ]
+    assert doc["config"]["channel"] == "#dev", "post-merge config"
+    assert all(o["hash"].startswith("sha256:") for o in doc["objects"])
+    assert all(f["sha256"].startswith("sha256:") for f in doc["files"])
+    original = unit.read_bytes()
+    for position in (0, 20, len(original) // 2, len(original) - 1):
+        tampered = bytearray(original)
+        tampered[position] ^= 0x01
+        unit.write_bytes(bytes(tampered))
+        code, doc, _ = tntc(capsys, "release", "show", str(unit))
+        assert code == 2 and doc["error"]["code"] == "release_unit_invalid", position
+    unit.write_bytes(original[: len(original) // 3])
+    code, doc, _ = tntc(capsys, "release", "show", str(unit))
+    assert code == 2 and "checksum" in doc["error"]["message"]
+    unit.write_bytes(original.replace(b"TNTC-RELEASE-UNIT 1 ", b"TNTC-RELEASE-UNIT 2 ", 1))
+    code, doc, _ = tntc(capsys, "release", "show", str(unit))
+    assert code == 2 and doc["error"]["code"] == "release_unit_too_new"
+    assert "upgrade tntc" in doc["error"]["hint"]
+
+
+def test_policy_violation_stops_plan_and_apply(
+    emulator: KubeEmulator, environments: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unit = bundled(tmp_path, capsys, "--image", "127.0.0.1:9/tentacular-engine:1.0", "--allow-tag")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("digestRequired: true\nforbiddenKinds: [CronJob]\n")
+    for command in ("plan", "apply"):
+        code, doc, _ = tntc(capsys, "release", command, str(unit), "--env", "dev", "--policy", str(policy))
+        assert code == 1, doc
+        assert doc["error"]["code"] == "policy_violation"
+        rules = {v["rule"] for v in doc["error"]["violations"]}
+        assert rules == {"digestRequired", "forbiddenKinds"}
+    assert (
+        emulator.objects("deployments", "rel-dev") == {} and emulator.objects("configmaps", "rel-dev") == {}
+    )
+
+
+def test_digest_gone_and_hand_edits(
+    emulator: KubeEmulator,
+    environments: Path,
+    registry: Registry,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    unit = bundled(tmp_path, capsys, "--image", f"{registry.host}/tentacular-engine:1.0")
+    assert tntc(capsys, "release", "apply", str(unit), "--env", "dev")[0] == 0
+    deployment = emulator.get("deployments", "rel-dev", "repo-digest")
+    assert deployment is not None
+    deployment["spec"]["replicas"] = 3
+    deployment["spec"]["template"]["spec"]["runtimeClassName"] = "runc"
+    emulator.put(deployment)
+    code, doc, _ = tntc(capsys, "release", "plan", str(unit), "--env", "dev")
+    assert code == 0, doc
+    entry = next(o for o in doc["objects"] if o["object"] == "Deployment/repo-digest")
+    assert entry["action"] == "drifted"
+    assert "-  replicas: 3" in entry["diff"] and "+  replicas: 1" in entry["diff"]
+    assert "Deployment/repo-digest: pod runtimeClassName" in doc["risky"]
+
+    registry.manifests.clear()
+    before = {r: emulator.objects(r, "rel-dev") for r in ("deployments", "configmaps")}
+    for command in ("plan", "apply"):
+        code, doc, _ = tntc(capsys, "release", command, str(unit), "--env", "dev")
+        assert code == 1 and doc["error"]["code"] == "image_digest", doc
+        assert "no longer resolves" in doc["error"]["message"]
+    assert {r: emulator.objects(r, "rel-dev") for r in ("deployments", "configmaps")} == before
