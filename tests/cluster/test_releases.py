@@ -255,3 +255,27 @@ def test_digest_gone_and_hand_edits(
         assert code == 1 and doc["error"]["code"] == "image_digest", doc
         assert "no longer resolves" in doc["error"]["message"]
     assert {r: emulator.objects(r, "rel-dev") for r in ("deployments", "configmaps")} == before
+
+
+def test_plan_of_a_new_unit_shows_the_code_diff(
+    emulator: KubeEmulator, environments: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = flow(tmp_path)
+    first, second = tmp_path / "first.tntc", tmp_path / "second.tntc"
+    bundle = ("release", "bundle", str(directory), "--env", "dev", "--digest", DIGEST, "--out")
+    assert tntc(capsys, *bundle, str(first))[0] == 0
+    assert tntc(capsys, "release", "apply", str(first), "--env", "dev")[0] == 0
+    node = next((directory / "nodes").glob("*.py"))
+    node.write_text(node.read_text() + "\n# the second release\n")
+    assert tntc(capsys, *bundle, str(second))[0] == 0
+    code, doc, _ = tntc(capsys, "release", "plan", str(second), "--env", "dev")
+    assert code == 0, doc
+    assert doc["code"]["live"] != doc["code"]["unit"]
+    assert (
+        f"+++ unit/nodes__{node.name}" in doc["code"]["diff"]
+        and "+# the second release" in doc["code"]["diff"]
+    )
+    assert doc["image"]["live"] == doc["image"]["unit"]
+    actions = {o["object"].split("/")[0]: o["action"] for o in doc["objects"]}
+    assert actions["ConfigMap"] == "create" and actions["Deployment"] == "update"
+    assert actions["Service"] == "unchanged"

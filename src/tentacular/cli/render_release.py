@@ -32,6 +32,7 @@ def plan_text(plan: dict[str, Any], out: TextIO) -> None:
     secret = plan["secret"]
     if secret["missingKeys"]:
         out.write(f"Secret {secret['name']} lacks: {', '.join(secret['missingKeys'])} (tntc secrets sync)\n")
+    out.write(code.get("diff") or "")
     for entry in plan["objects"]:
         if entry.get("diff") and entry["action"] != "create":
             out.write(entry["diff"])

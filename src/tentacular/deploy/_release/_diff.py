@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tentacular.deploy._kube.apply import stale_objects
-from tentacular.deploy._kube.client import SECRET, KubeClient, kind_of
+from tentacular.deploy._kube.client import CONFIG_MAP, SECRET, KubeClient, kind_of
 from tentacular.deploy._labels import APPLIED_ANNOTATION, OBJECT_HASH_ANNOTATION
 from tentacular.deploy._render import to_yaml
 from tentacular.deploy._versions import UNHASHED, is_code_configmap, live_code_name, object_hash
@@ -123,6 +123,27 @@ def _image(obj: Mapping[str, Any] | None) -> str | None:
     return str(image) if image else None
 
 
+def code_diff(
+    kube: KubeClient, live_name: str | None, desired: Mapping[str, Any] | None, namespace: str
+) -> str:
+    """A unified diff of every shipped file between the live code ConfigMap and the unit's."""
+    if desired is None or live_name is None or live_name == desired["metadata"]["name"]:
+        return ""
+    live = kube.get(CONFIG_MAP, live_name, namespace) or {}
+    before, after = dict(live.get("data") or {}), dict(desired.get("data") or {})
+    chunks: list[str] = []
+    for key in sorted(before.keys() | after.keys()):
+        chunks.extend(
+            difflib.unified_diff(
+                str(before.get(key, "")).splitlines(keepends=True),
+                str(after.get(key, "")).splitlines(keepends=True),
+                f"live/{key}" if key in before else "/dev/null",
+                f"unit/{key}" if key in after else "/dev/null",
+            )
+        )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in chunks)
+
+
 def plan_objects(
     kube: KubeClient,
     objects: Sequence[dict[str, Any]],
@@ -141,6 +162,8 @@ def plan_objects(
     desired_deployment = next((o for o in objects if o["kind"] == "Deployment"), None)
     live_deployment = live_objects.get("Deployment")
     changed = [e for e in entries if e["action"] != "unchanged"]
+    desired_code = next((o for o in objects if is_code_configmap(o)), None)
+    code_name = desired_code["metadata"]["name"] if desired_code else None
     secret_live = kube.get(SECRET, str(secret["name"]), namespace)
     have_keys = set((secret_live or {}).get("data") or {})
     wanted_keys = sorted({ref.split(".", 1)[0] for ref in secret.get("keys") or []})
@@ -151,7 +174,8 @@ def plan_objects(
         "image": {"live": _image(live_deployment), "unit": _image(desired_deployment)},
         "code": {
             "live": live_code_name(live_deployment),
-            "unit": next((o["metadata"]["name"] for o in objects if is_code_configmap(o)), None),
+            "unit": code_name,
+            "diff": code_diff(kube, live_code_name(live_deployment), desired_code, namespace),
         },
         "networkRbac": [e["object"] for e in changed if e["object"].split("/")[0] in NETWORK_RBAC_KINDS],
         "risky": [f"{e['object']}: {r}" for e in changed for r in e.get("risky") or []],
