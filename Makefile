@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint format bench e2e skill openbao clean deno-cache
+.PHONY: setup demo test lint format bench e2e skill openbao kube clean deno-cache
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ lint: setup
 openbao: setup
 	PYTHON=$(BIN)/python bash tools/openbao/install.sh
 
+# The real Kubernetes control plane the cluster suite starts: kube-apiserver, controller-manager,
+# scheduler and kwok built from their Go modules once per machine (~/.cache/tentacular/kube-*).
+# Without Go the real-cluster tests are skipped (one line here); CI sets TNTC_REQUIRE_KUBE=1.
+kube:
+	@if command -v go >/dev/null 2>&1; then bash tools/kube/build.sh >/dev/null; \
+	elif [ "$${TNTC_REQUIRE_KUBE:-}" = 1 ]; then \
+	  echo "make kube: TNTC_REQUIRE_KUBE=1 but there is no Go toolchain to build the control plane" >&2; exit 1; \
+	else echo "make kube: no Go toolchain: the real-cluster tests (tests/cluster) will be skipped" >&2; fi
+
 # npm: imports of the TypeScript examples, fetched once into Deno's cache (tests stay on loopback).
 DENO_EXAMPLES := example-workflows/uptime-report
 deno-cache: setup
@@ -45,7 +54,7 @@ deno-cache: setup
 	    --lock=$$wf/deno.lock --frozen $$wf/nodes/*.ts || exit 1; \
 	done
 
-test: lint openbao deno-cache
+test: lint openbao deno-cache kube
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 format: setup

@@ -1,4 +1,5 @@
-"""Fixtures: a running API emulator, a kubeconfig pointing at it, isolated config homes, a fake clock."""
+"""Fixtures: the real control plane (tests/cluster/kube.py), the API emulator for faults a real
+server will not produce on demand, a kubeconfig pointing at it, isolated config homes, a fake clock."""
 
 from __future__ import annotations
 
@@ -9,6 +10,22 @@ import pytest
 
 from tentacular.deploy._kube.waiting import use_clock
 from tests.cluster.emulator import KubeEmulator
+from tests.cluster.kube import (
+    admin_kubeconfig,
+    control_plane,
+    edit_deployer,
+    kube,
+    namespace,
+    pod_logs,
+    skip_summary,
+)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skip_summary(terminalreporter)
+
+
+__all__ = ["admin_kubeconfig", "control_plane", "edit_deployer", "kube", "namespace", "pod_logs"]
 
 
 class FakeClock:

@@ -21,6 +21,10 @@ have_all() {
 }
 
 if have_all; then echo "$BIN"; exit 0; fi
+mkdir -p "$DEST"
+exec 9>"$DEST/.lock"
+flock 9  # another worktree may be building right now: wait for it, then reuse its result
+if have_all; then echo "$BIN"; exit 0; fi
 command -v go >/dev/null || { echo "tools/kube/build.sh: no Go toolchain on PATH" >&2; exit 3; }
 
 # Go 1.27's encoding/json/v2 default breaks the apiserver's OpenAPI; stay on v1 semantics.

@@ -1,0 +1,112 @@
+"""The files a throwaway control plane starts from: PKI, static tokens, kubeconfigs, component
+configs. Pure writers, no processes (those are in control_plane.py)."""
+
+from __future__ import annotations
+
+import base64
+import secrets as random
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+KWOK_STAGES = Path(__file__).with_name("kwok-stages.yaml")
+# Component -> the user it authenticates as. All are system:masters: this cluster exists for one
+# test run, and the tests are about tntc's permissions, not the components'.
+COMPONENT_USERS = {
+    "controller-manager": "system:kube-controller-manager",
+    "scheduler": "system:kube-scheduler",
+    "kwok": "system:kwok-controller",
+}
+
+
+def write_pki(pki: Path, *, kwok_host: str) -> None:
+    """A CA, serving certs for the API server and kwok's kubelet API, a service-account signer."""
+    import trustme
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pki.mkdir()
+    ca = trustme.CA(organization_name="tentacular test cluster")
+    ca.cert_pem.write_to_path(str(pki / "ca.crt"))
+    for name, identities in (
+        ("apiserver", ("127.0.0.1", "localhost", "kubernetes.default.svc")),
+        ("kwok", ("127.0.0.1", kwok_host)),
+    ):
+        leaf = ca.issue_cert(*identities, common_name=name)
+        leaf.cert_chain_pems[0].write_to_path(str(pki / f"{name}.crt"))
+        leaf.private_key_pem.write_to_path(str(pki / f"{name}.key"))
+    signer = ec.generate_private_key(ec.SECP256R1())
+    (pki / "sa.key").write_bytes(
+        signer.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    (pki / "sa.pub").write_bytes(
+        signer.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+
+
+def write_tokens(path: Path, admin_token: str) -> dict[str, str]:
+    """The API server's --token-auth-file: the admin and one token per component (returned)."""
+    tokens = {name: f"{name}-{random.token_hex(12)}" for name in COMPONENT_USERS}
+    rows = [f'{admin_token},admin,admin,"system:masters"']
+    rows += [f'{tokens[name]},{user},{user},"system:masters"' for name, user in COMPONENT_USERS.items()]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return tokens
+
+
+def write_kubeconfig(path: Path, *, server: str, ca_file: Path, token: str, user: str) -> Path:
+    """A one-context kubeconfig with the CA embedded as data and a bearer token; mode 0600."""
+    ca = base64.b64encode(ca_file.read_bytes()).decode()
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": user,
+        "clusters": [{"name": "tntc-test", "cluster": {"server": server, "certificate-authority-data": ca}}],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": user, "context": {"cluster": "tntc-test", "user": user}}],
+    }
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def write_scheduler_config(path: Path, kubeconfig: Path) -> Path:
+    """No leader election; an unschedulable pod is retried after 1 s instead of up to 10 s."""
+    config: dict[str, Any] = {
+        "apiVersion": "kubescheduler.config.k8s.io/v1",
+        "kind": "KubeSchedulerConfiguration",
+        "clientConnection": {"kubeconfig": str(kubeconfig)},
+        "leaderElection": {"leaderElect": False},
+        "podInitialBackoffSeconds": 1,
+        "podMaxBackoffSeconds": 1,
+    }
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def write_kwok_config(path: Path, pod_log: Path) -> Path:
+    """kwok's stages (kwok-stages.yaml) plus one rule: every container's log is ``pod_log``."""
+    logs_rule = {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "ClusterLogs",
+        "metadata": {"name": "every-container"},
+        "spec": {"logs": [{"logsFile": str(pod_log), "follow": False}]},
+    }
+    stages = KWOK_STAGES.read_text(encoding="utf-8")
+    path.write_text(stages + "\n---\n" + yaml.safe_dump(logs_rule), encoding="utf-8")
+    return path
+
+
+def write_cri_log(path: Path, lines: list[str]) -> None:
+    """``lines`` as a container runtime's log file (what kwok parses), replaced atomically."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(f"{stamp} stdout F {line}\n" for line in lines), encoding="utf-8")
+    tmp.replace(path)
