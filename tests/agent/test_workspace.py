@@ -27,7 +27,8 @@ def test_init_workspace_then_init_scaffolds_there(
     assert ".secrets/" in (workspace / ".gitignore").read_text()
     config = yaml.safe_load(user_config_path().read_text())
     assert config["workspace"] == str(workspace)
-    assert config["namespace"] == "default" and config["runtime_class"] == "gvisor"
+    assert config["namespace"] == "default"
+    assert "runtime_class" not in config  # an explicit value would beat kind detection
     assert report["cluster"]["checked"] is True
     assert report["cluster"]["reachable"] is False  # the tests' kubeconfig does not exist
     assert any("no cluster answered" in hint for hint in report["hints"])

@@ -20,7 +20,6 @@ from tentacular.errors import ConfigError
 
 USER = {
     "namespace": "user-ns",
-    "runtime_class": "gvisor",
     "environments": {
         "dev": {"context": "kind-dev", "namespace": "dev-wf", "config_overrides": {"timeout": "60s", "a": 1}},
         "prod": {"context": "prod", "image": "reg.io/engine:1"},
@@ -100,6 +99,28 @@ def test_cascades(
     kwargs = {"env_name": None, **kwargs}
     target = resolve_deploy_target(settings, environ=environ, **kwargs).to_dict()
     assert {k: target[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"runtime_class": "gvisor"}, ("gvisor", "config", "IfNotPresent")),
+        ({"image_pull_policy": "Always"}, ("", "kind cluster dev", "Always")),
+        (
+            {"environments": {"dev": {"runtime_class": "runsc", "image_pull_policy": "Never"}}},
+            ("runsc", "environment dev", "Never"),
+        ),
+    ],
+)
+def test_explicit_runtime_class_and_pull_policy_beat_kind_detection(
+    config: dict[str, Any], expected: tuple[str, str, str], environ: dict[str, str]
+) -> None:
+    """Build 6: a kind cluster with gVisor installed (or a registry) is configurable: what the
+    config or the environment says explicitly wins over the kind adjustments."""
+    settings = Settings(merge_configs(USER, config))
+    target = resolve_deploy_target(settings, env_name="dev", environ=environ)
+    assert target.kind is not None
+    assert (target.runtime_class.value, target.runtime_class.source, target.pull_policy) == expected
 
 
 def test_kind_uses_explicit_kubeconfig_of_environment(tmp_path: Path) -> None:

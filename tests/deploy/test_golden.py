@@ -1,7 +1,9 @@
 """Golden files: the full object list of each example, as ``tntc deploy --dry-run`` prints it.
 
 Regenerate after an intended change with ``TNTC_UPDATE_GOLDEN=1 pytest tests/deploy/test_golden.py``
-and review the diff like any other code change.
+and review the diff like any other code change. The image is the one a real deploy uses by
+default (``tentacular-engine:<tntc version>``, what ``tntc build`` tags); the version is written
+as ``<version>`` so a release does not rewrite every golden file.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import pytest
 
 from tentacular.deploy._manifests import ManifestOptions, build_manifests
 from tentacular.deploy._render import mask_secrets, to_yaml
+from tentacular.deploy._settings import default_engine_image
 from tentacular.spec import LoadedWorkflow
 from tests.deploy.conftest import EXAMPLE_NAMES, FULL_SECRETS, example_objects
 
@@ -21,6 +24,9 @@ UPDATE = os.environ.get("TNTC_UPDATE_GOLDEN") == "1"
 
 
 def _compare(name: str, rendered: str) -> None:
+    default_image = default_engine_image()
+    assert f"image: {default_image}\n" in rendered, "the goldens show the image a real deploy uses"
+    rendered = rendered.replace(default_image, default_image.rpartition(":")[0] + ":<version>")
     path = GOLDEN / f"{name}.yaml"
     if UPDATE:
         path.write_text(rendered, encoding="utf-8")

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from tentacular.agent import _git
+from tentacular.defaults import WORKFLOW_FILE
 from tentacular.errors import CatalogError, ScaffoldError, SpecError
 
 INDEX_FILE = "catalog.yaml"
@@ -349,8 +350,8 @@ def materialize(source: Path, target: Path, *, name: str | None, force: bool = F
     """Copy a template to ``target`` (renamed to ``name``), validated; all or nothing."""
     from tentacular.spec import check_workflow
 
-    if not (source / "workflow.yaml").is_file():
-        raise CatalogError(f"the template at {source} has no workflow.yaml")
+    if not (source / WORKFLOW_FILE).is_file():
+        raise CatalogError(f"the template at {source} has no {WORKFLOW_FILE}")
     if target.exists() and any(target.iterdir()) and not force:
         raise ScaffoldError(
             f"{target} already exists and is not empty", hint="choose another --dir, or pass --force"
@@ -362,7 +363,7 @@ def materialize(source: Path, target: Path, *, name: str | None, force: bool = F
             source, staging, dirs_exist_ok=True, ignore=lambda _d, names: [n for n in names if n in _SKIP]
         )
         if name is not None:
-            _rename(staging / "workflow.yaml", name)
+            _rename(staging / WORKFLOW_FILE, name)
         check = check_workflow(staging)
         if check.workflow is None or check.errors:
             raise SpecError(

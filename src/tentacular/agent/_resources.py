@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+from tentacular.defaults import WORKFLOW_FILE
 from tentacular.errors import ResourceNotFoundError
 
 SCHEMA_URI = "tntc://schema/workflow"
@@ -57,7 +58,7 @@ def workflow_dirs(root: Path) -> list[Path]:
     def walk(directory: Path, depth: int) -> None:
         if len(found) >= MAX_WORKFLOWS:
             return
-        if (directory / "workflow.yaml").is_file():
+        if (directory / WORKFLOW_FILE).is_file():
             found.append(directory)
             return
         if depth >= MAX_SCAN_DEPTH:

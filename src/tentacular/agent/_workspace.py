@@ -17,7 +17,9 @@ from typing import Any
 DEFAULT_WORKSPACE = "~/tentacles"
 WORKSPACE_KEY = "workspace"
 GITIGNORE = ".secrets/\n**/.secrets.yaml\n**/.secrets/\n.tentacular/\n"
-DEFAULTS: dict[str, Any] = {"namespace": "default", "runtime_class": "gvisor", "catalog": {"cacheTTL": "1h"}}
+# No runtime_class here: the default is gvisor anyway, and a written value is an explicit choice
+# that beats kind detection (issue 10), which would break workspaces used with kind.
+DEFAULTS: dict[str, Any] = {"namespace": "default", "catalog": {"cacheTTL": "1h"}}
 
 
 @dataclass

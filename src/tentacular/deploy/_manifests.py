@@ -38,10 +38,11 @@ from tentacular.deploy._labels import (
     standard_labels,
     trigger_pod_labels,
 )
+from tentacular.deploy._settings import default_engine_image
 from tentacular.deploy._source import source_path as default_source_path
 from tentacular.deploy._webhook_ingress import webhook_route
 from tentacular.errors import ManifestError, TentacularError
-from tentacular.spec import is_dns_label, is_dns_subdomain
+from tentacular.spec import DEFAULT_RUNTIME_CLASS, is_dns_label, is_dns_subdomain
 from tentacular.spec._derive import intended_hosts
 from tentacular.spec._loader import LoadedWorkflow
 
@@ -59,8 +60,6 @@ APPLY_ORDER: tuple[str, ...] = (
     "CronJob",
 )
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
-DEFAULT_IMAGE = "tentacular-engine:latest"
-DEFAULT_RUNTIME_CLASS = "gvisor"
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ class ManifestOptions:
     """
 
     namespace: str = "default"
-    image: str = DEFAULT_IMAGE
+    image: str = field(default_factory=default_engine_image)  # what `tntc build` tags
     image_pull_policy: str = "Always"
     runtime_class: str | None = DEFAULT_RUNTIME_CLASS
     secrets: Mapping[str, Mapping[str, Any]] | None = None

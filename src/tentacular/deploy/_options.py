@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DEPLOY_TIMEOUT = 120.0
-DEFAULT_RUN_TIMEOUT = 30.0
+from tentacular.spec import DEFAULT_DEPLOY_TIMEOUT, DEFAULT_RUN_TIMEOUT
+
+__all__ = ["DEFAULT_DEPLOY_TIMEOUT", "DEFAULT_RUN_TIMEOUT"]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,24 +10,25 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
 from tentacular.deploy._kind import KindCluster, detect_kind
 from tentacular.errors import ConfigError
+from tentacular.spec import DEFAULT_RUNTIME_CLASS, ENFORCEMENTS, WORKFLOW_FILE, Enforcement
 
 CONFIG_FILE = "config.yaml"
 HOME_ENV = "TENTACULAR_HOME"
 ENV_NAME_ENV = "TENTACULAR_ENV"
 DEFAULT_NAMESPACE = "default"
-DEFAULT_RUNTIME_CLASS = "gvisor"
 BASE_IMAGE_FILE = Path(".tentacular") / "base-image.txt"
 ENVIRONMENT_FIELDS = (
     "context",
     "kubeconfig",
     "namespace",
     "image",
+    "image_pull_policy",
     "runtime_class",
     "config_overrides",
     "secrets_source",
@@ -36,8 +37,6 @@ ENVIRONMENT_FIELDS = (
     "keep",  # code versions to retain (tntc deploy --keep), read by deploy._versions
     "policy",  # release policy file (tntc release plan/apply --policy), read by deploy._release
 )
-
-Enforcement = Literal["strict", "audit"]
 
 
 def default_engine_image() -> str:
@@ -113,6 +112,7 @@ class Environment:
     kubeconfig: str | None = None
     namespace: str | None = None
     image: str | None = None
+    image_pull_policy: str | None = None
     runtime_class: str | None = None
     config_overrides: Mapping[str, Any] = field(default_factory=dict)
     secrets_source: str | None = None
@@ -183,9 +183,10 @@ def environment_from_fields(name: str, fields: Mapping[str, Any]) -> Environment
     if not isinstance(overrides, dict):
         raise ConfigError(f'environment "{name}": config_overrides must be a mapping')
     enforcement: Enforcement = "audit" if fields.get("enforcement") == "audit" else "strict"
-    if fields.get("enforcement") not in (None, "", "strict", "audit"):
+    if fields.get("enforcement") not in (None, "", *ENFORCEMENTS):
         raise ConfigError(
-            f'environment "{name}": enforcement must be strict or audit, got "{fields["enforcement"]}"',
+            f'environment "{name}": enforcement must be {" or ".join(ENFORCEMENTS)}, '
+            f'got "{fields["enforcement"]}"',
             hint="audit reports contract problems as warnings instead of failing",
         )
 
@@ -206,6 +207,7 @@ def environment_from_fields(name: str, fields: Mapping[str, Any]) -> Environment
         kubeconfig=text("kubeconfig") or None,
         namespace=text("namespace") or None,
         image=text("image") or None,
+        image_pull_policy=text("image_pull_policy") or None,
         runtime_class=text("runtime_class"),  # "" is meaningful: no RuntimeClass
         config_overrides=dict(overrides),
         secrets_source=text("secrets_source") or None,
@@ -246,7 +248,7 @@ def resolve_namespace(
     for value, source in (
         (flag, "flag"),
         (environment.namespace if environment else None, f"environment {environment and environment.name}"),
-        (workflow_namespace, "workflow.yaml"),
+        (workflow_namespace, WORKFLOW_FILE),
         (settings.text("namespace"), "config"),
     ):
         if value:
@@ -295,24 +297,39 @@ def resolve_runtime_class(
     settings: Settings,
     kind: KindCluster | None,
 ) -> Resolved:
-    """``--runtime-class`` > env > config > ``gvisor``; kind clears it unless the flag says otherwise.
+    """``--runtime-class`` > env > config > kind (none) > ``gvisor``.
 
-    An empty value is a decision ("no RuntimeClass"), not an absence, at every level.
+    An explicit setting wins over kind auto-detection (a kind cluster may well have gVisor
+    installed); an empty value is a decision ("no RuntimeClass"), not an absence, at every level.
     """
     if flag is not None:
         return Resolved(flag, "flag")
-    if kind is not None:
-        return Resolved("", f"kind cluster {kind.name}")
     if environment is not None and environment.runtime_class is not None:
         return Resolved(environment.runtime_class, f"environment {environment.name}")
     if settings.data.get("runtime_class") is not None:
         return Resolved(str(settings.data["runtime_class"]), "config")
+    if kind is not None:
+        return Resolved("", f"kind cluster {kind.name}")
     return Resolved(DEFAULT_RUNTIME_CLASS, "default")
 
 
 def image_pull_policy(kind: KindCluster | None) -> str:
     # kind loads images into its nodes; Always would try (and fail) to pull them.
     return "IfNotPresent" if kind is not None else "Always"
+
+
+def resolve_pull_policy(
+    flag: str | None, environment: Environment | None, settings: Settings, kind: KindCluster | None
+) -> Resolved:
+    """``--image-pull-policy`` > env > config > kind (``IfNotPresent``) > ``Always``."""
+    if flag:
+        return Resolved(flag, "flag")
+    if environment is not None and environment.image_pull_policy:
+        return Resolved(environment.image_pull_policy, f"environment {environment.name}")
+    configured = settings.text("image_pull_policy")
+    if configured:
+        return Resolved(configured, "config")
+    return Resolved(image_pull_policy(kind), f"kind cluster {kind.name}" if kind else "default")
 
 
 @dataclass(frozen=True)
@@ -326,11 +343,12 @@ class DeployTarget:
     runtime_class: Resolved
     kind: KindCluster | None
     enforcement: Enforcement
-    pull_policy_flag: str | None = None
+    pull_policy_setting: Resolved | None = None
 
     @property
     def pull_policy(self) -> str:
-        return self.pull_policy_flag or image_pull_policy(self.kind)
+        setting = self.pull_policy_setting
+        return setting.value if setting is not None else image_pull_policy(self.kind)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -372,7 +390,7 @@ def resolve_deploy_target(
         runtime_class=resolve_runtime_class(runtime_class_flag, environment, settings, kind),
         kind=kind,
         enforcement=enforcement,
-        pull_policy_flag=pull_policy_flag,
+        pull_policy_setting=resolve_pull_policy(pull_policy_flag, environment, settings, kind),
     )
 
 

@@ -17,6 +17,7 @@ from tentacular.engine._logs import LogSink, NodeLogger
 from tentacular.engine._secrets import Redactor
 from tentacular.engine._telemetry import Observability, UsageRecord, report_usage
 from tentacular.errors import DependencyError, TentacularError
+from tentacular.spec import DEFAULT_NODE_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     import httpx
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from tentacular.spec._model import Contract, Dependency
 
 HTTP_PROTOCOLS = ("http", "https")
-DEFAULT_HTTP_TIMEOUT = 30.0
+DEFAULT_HTTP_TIMEOUT = DEFAULT_NODE_TIMEOUT_SECONDS
 
 
 class SharedHttpClient:

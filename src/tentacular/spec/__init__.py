@@ -6,13 +6,22 @@ This is the face the layers above use; everything else in the package is private
 from typing import TYPE_CHECKING
 
 from tentacular._lazy import lazy_exports
+from tentacular.defaults import (
+    DEFAULT_DEPLOY_TIMEOUT,
+    DEFAULT_NODE_TIMEOUT,
+    DEFAULT_NODE_TIMEOUT_SECONDS,
+    DEFAULT_RUN_TIMEOUT,
+    DEFAULT_RUNTIME_CLASS,
+    ENFORCEMENTS,
+    WORKFLOW_FILE,
+    Enforcement,
+)
 from tentacular.spec._dag import Dag
 from tentacular.spec._denoflags import deno_permission_flags, net_grants
 from tentacular.spec._derive import DerivedArtifacts, derive, secret_inventory
 from tentacular.spec._fields import is_dns_label, is_dns_subdomain
 from tentacular.spec._issues import SpecIssue
 from tentacular.spec._loader import (
-    WORKFLOW_FILE,
     LoadedWorkflow,
     WorkflowCheck,
     check_workflow,
@@ -48,12 +57,19 @@ __getattr__ = lazy_exports(
 )
 
 __all__ = [
+    "DEFAULT_DEPLOY_TIMEOUT",
+    "DEFAULT_NODE_TIMEOUT",
+    "DEFAULT_NODE_TIMEOUT_SECONDS",
+    "DEFAULT_RUNTIME_CLASS",
+    "DEFAULT_RUN_TIMEOUT",
+    "ENFORCEMENTS",
     "WORKFLOW_FILE",
     "WORKFLOW_NAME_RE",
     "Contract",
     "Dag",
     "Dependency",
     "DerivedArtifacts",
+    "Enforcement",
     "LoadedWorkflow",
     "NodeSpec",
     "QueueTrigger",

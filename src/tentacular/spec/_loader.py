@@ -11,14 +11,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from tentacular.defaults import WORKFLOW_FILE
 from tentacular.errors import SpecError, WorkflowNotFoundError
 from tentacular.spec._crossref import cross_check
 from tentacular.spec._issues import SpecIssue
 from tentacular.spec._model import TRIGGER_TYPES, Dependency, Workflow
 from tentacular.spec._ports import KNOWN_PROTOCOLS
 from tentacular.spec._yamlsource import MAX_DOCUMENT_BYTES, PathKey, YamlDocument, YamlSyntaxError, parse_yaml
-
-WORKFLOW_FILE = "workflow.yaml"
 
 _HINTS: dict[str, str] = {
     "workflow_name": "use lower-case letters, digits and single hyphens, e.g. my-workflow",

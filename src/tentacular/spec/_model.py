@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from tentacular.defaults import DEFAULT_NODE_TIMEOUT
 from tentacular.spec._contract import Auth, Contract, Dependency, EgressOverride, NetworkPolicyOverrides
 from tentacular.spec._fields import (
     NODE_PATH_RE,
@@ -122,7 +123,7 @@ class Edge(SpecModel):
 class WorkflowConfig(SpecModel):
     """The open ``config`` block: typed ``timeout``/``retries``, every other key kept verbatim."""
 
-    timeout: Duration = "30s"
+    timeout: Duration = DEFAULT_NODE_TIMEOUT
     retries: int = Field(default=0, ge=0, le=100)
 
     @property

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tentacular.defaults import WORKFLOW_FILE
 from tentacular.errors import InputError, ScaffoldError
 from tentacular.spec._model import WORKFLOW_NAME_RE
 
@@ -100,7 +101,7 @@ def scaffold_workflow(
             hint="choose another name or --dir, or pass --force to overwrite the scaffold files",
         )
     files = {
-        "workflow.yaml": _WORKFLOW_YAML,
+        WORKFLOW_FILE: _WORKFLOW_YAML,
         f"nodes/hello.{ext}": _HELLO_TS_NODE if ext == "ts" else _HELLO_NODE,
         "tests/fixtures/hello.json": _FIXTURE,
         # Generated from the scaffold's contract as `tntc secrets init` does (empty for now).

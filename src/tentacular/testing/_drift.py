@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from tentacular.spec import Enforcement
 from tentacular.testing._mock_context import InvocationRecord
-
-Enforcement = Literal["strict", "audit"]
-ENFORCEMENTS: tuple[Enforcement, ...] = ("strict", "audit")
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,8 @@ from typing import Any
 
 import pytest
 
+from tentacular.defaults import WORKFLOW_FILE
 from tentacular.testing._fixtures import PIPELINE_FILE, split_fixture_name
-
-WORKFLOW_FILE = "workflow.yaml"
 
 
 def _workflow_dir(file_path: Path) -> Path | None:

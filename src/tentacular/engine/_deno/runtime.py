@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tentacular.defaults import WORKFLOW_FILE
 from tentacular.engine._deno.client import DenoClient
 from tentacular.engine._deno.launcher import current_launcher
 from tentacular.engine._deno.process import WorkerGone
@@ -101,7 +102,7 @@ def worker_argv(deno: str, workflow_dir: Path, policy: RuntimePolicy) -> list[st
 
 
 def policy_for(workflow_dir: Path) -> RuntimePolicy:
-    workflow = load_workflow(workflow_dir / "workflow.yaml").workflow
+    workflow = load_workflow(workflow_dir / WORKFLOW_FILE).workflow
     return runtime_policy(workflow, workflow_dir=str(workflow_dir), secrets_dirs=(str(CLUSTER_SECRETS_DIR),))
 
 
