@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import Annotated, TextIO
 
 import typer
 
 from tentacular.cli.common import finish, options_of
 from tentacular.cli.output import CommandResult, progress
-
-if TYPE_CHECKING:
-    from tentacular.spec import WorkflowCheck
 
 DirArgument = Annotated[Path, typer.Argument(help="Workflow directory (or its workflow.yaml).")]
 
@@ -101,107 +98,10 @@ def init(
 
 
 def validate(ctx: typer.Context, directory: DirArgument = Path()) -> None:
-    from tentacular.errors import SpecError
-    from tentacular.spec import check_workflow
+    from tentacular import deploy
+    from tentacular.cli.render_spec import validation_result
 
-    check = check_workflow(directory)
-    if not check.ok:
-        count = len(check.errors)
-        raise SpecError(f"{check.file} has {count} error{'s' if count != 1 else ''}", check.issues)
-    typescript = _check_typescript(check)
-    from tentacular.deploy import secret_warnings
-
-    result = _validation_result(check, secret_warnings(check.file.parent, env=options_of(ctx).env))
-    if typescript is not None:
-        result.data["typescript"] = {"nodes": typescript.checked, "method": typescript.method}
-        _add_line(result, f"  TypeScript nodes: {', '.join(typescript.checked)} ({typescript.method})\n")
-    finish(ctx, result)
-
-
-def _check_typescript(check: WorkflowCheck) -> Any:
-    from tentacular.engine import check_typescript_nodes
-    from tentacular.errors import SpecError
-    from tentacular.spec import SpecIssue
-
-    workflow = check.workflow
-    assert workflow is not None
-    paths = {node: spec.relative_path for node, spec in workflow.nodes.items()}
-    if not any(path.endswith(".ts") for path in paths.values()):
-        return None
-    result = check_typescript_nodes(check.file.parent, paths)
-    if result.problems:
-        issues = [
-            SpecIssue(file=p.file, path=f"nodes.{p.node}", message=p.message, hint=p.hint, line=p.line)
-            for p in result.problems
-        ]
-        count = len(issues)
-        raise SpecError(
-            f"{check.file.parent} has {count} broken TypeScript node{'s' if count != 1 else ''}", issues
-        )
-    return result
-
-
-def _add_line(result: CommandResult, line: str) -> None:
-    render = result.text
-    if render is None:
-        return
-
-    def text(out: TextIO) -> None:
-        render(out)
-        out.write(line)
-
-    result.text = text
-
-
-def _validation_result(check: WorkflowCheck, secret_warnings: list[str] | None = None) -> CommandResult:
-    from tentacular.spec import Dag, derive
-
-    workflow = check.workflow
-    assert workflow is not None
-    dag = Dag.build(workflow.nodes, workflow.edge_pairs)
-    artifacts = derive(workflow)
-    data: dict[str, Any] = {
-        "file": str(check.file),
-        "workflow": {
-            "name": workflow.name,
-            "version": workflow.version,
-            "nodes": len(workflow.nodes),
-            "edges": len(workflow.edges),
-            "triggers": [t.type for t in workflow.triggers],
-            "hasContract": workflow.contract is not None,
-        },
-        "stages": [list(stage) for stage in dag.stages],
-        "derived": artifacts.to_dict(),
-        "warnings": [issue.to_dict() for issue in check.warnings],
-        "secretWarnings": list(secret_warnings or []),
-    }
-
-    def text(out: TextIO) -> None:
-        out.write(f"✓ {check.file} is valid\n")
-        out.write(
-            f"  Workflow: {workflow.name} (v{workflow.version}): {len(workflow.nodes)} nodes, "
-            f"{len(workflow.edges)} edges, triggers: {', '.join(t.type for t in workflow.triggers)}\n"
-        )
-        out.write("  Stages: " + " → ".join(f"[{', '.join(s)}]" for s in dag.stages) + "\n")
-        if workflow.contract is None:
-            out.write("  Contract: none (legacy mode: unrestricted network)\n")
-        else:
-            out.write("  Derived artifacts:\n")
-            out.write(f"    Secrets: {', '.join(artifacts.secrets) or '(none)'}\n")
-            out.write("    Egress rules:\n")
-            for rule in artifacts.egress:
-                out.write(f"      {rule}  ({rule.source})\n")
-            out.write("    Ingress rules:\n")
-            for ingress in artifacts.ingress:
-                out.write(f"      {ingress}\n")
-        for issue in check.warnings:
-            out.write(f"  warning {issue.render()}\n")
-        for warning in secret_warnings or []:
-            out.write(f"  warning {warning}\n")
-
-    return CommandResult(
-        "validate", True, f"{workflow.name} is valid", data=data, text=text, show_status_line=False
-    )
+    finish(ctx, validation_result(deploy.validate(directory, env=options_of(ctx).env)))
 
 
 def visualize(

@@ -10,7 +10,7 @@ from tentacular.cli.common import event_printer, finish, options_of, seconds_opt
 from tentacular.cli.output import CommandResult
 
 if TYPE_CHECKING:
-    from tentacular.testing import TestReport
+    from tentacular.testing import CaseStream, TestReport
 
 
 def register(app: typer.Typer) -> None:
@@ -54,14 +54,24 @@ def test(
         )
         finish(ctx, live_test_result(deploy.live_test(target, options, on_event=event_printer(ctx))))
         return
+    import sys
+
     from tentacular import testing
 
-    enforcement = deploy.enforcement_for(env=options_of(ctx).env, warn=warn)
-    finish(ctx, _result(testing.run_tests(target, pipeline=pipeline, enforcement=enforcement)))
+    global_options = options_of(ctx)
+    enforcement = deploy.enforcement_for(env=global_options.env, warn=warn)
+    # On a terminal each case shows the moment it finishes; pipes and -o json get one report.
+    stream = (
+        testing.CaseStream(sys.stdout) if global_options.output == "text" and sys.stdout.isatty() else None
+    )
+    report = testing.run_tests(target, pipeline=pipeline, enforcement=enforcement, on_case=stream)
+    finish(ctx, _result(report, stream))
 
 
-def _result(report: TestReport) -> CommandResult:
+def _result(report: TestReport, stream: CaseStream | None = None) -> CommandResult:
     from tentacular import testing
+
+    streamed = stream.shown if stream is not None else None
 
     hints: list[str] = []
     if report.drift.failed:
@@ -70,6 +80,6 @@ def _result(report: TestReport) -> CommandResult:
         hints.append("add fixtures in tests/fixtures/<node>.json for the nodes without tests")
 
     def text(out: TextIO) -> None:
-        testing.render_report(report, out)
+        testing.render_report(report, out, streamed=streamed)
 
     return CommandResult("test", report.ok, report.summary, hints=hints, data=report.to_dict(), text=text)

@@ -3,7 +3,8 @@
 This is the face the CLI uses; everything else in the package is private. Operations
 take keyword-only, typed options and return typed reports; progress leaves through
 one ``on_event`` callback (``tentacular.events``); nothing here prints. The face is
-lazy, so ``tntc --help`` and ``tntc validate`` load none of it.
+lazy, so ``tntc --help`` loads none of it and ``tntc validate`` only its settings and
+secret checks (never the Kubernetes client or the engine's runtime).
 """
 
 from typing import TYPE_CHECKING
@@ -82,6 +83,7 @@ if TYPE_CHECKING:
         SecretsDiff,
         SyncReport,
     )
+    from tentacular.deploy._validate import Validation, validate
 
 __getattr__ = lazy_exports(
     __name__,
@@ -111,6 +113,7 @@ __getattr__ = lazy_exports(
         "SyncReport": "_secrets_sync",
         "TargetOptions": "_options",
         "UndeployReport": "_cluster_ops",
+        "Validation": "_validate",
         "VersionDiff": "_rollback",
         "VersionsReport": "_rollback",
         "WorkflowList": "_cluster_ops",
@@ -135,6 +138,7 @@ __getattr__ = lazy_exports(
         "secrets_sync": "_secrets_face",
         "status": "_cluster_ops",
         "undeploy": "_cluster_ops",
+        "validate": "_validate",
         "version_diff": "_rollback",
         "versions": "_rollback",
     },
@@ -160,6 +164,7 @@ __all__ = [
     "SyncReport",
     "TargetOptions",
     "UndeployReport",
+    "Validation",
     "VersionDiff",
     "VersionsReport",
     "WorkflowList",
@@ -190,6 +195,7 @@ __all__ = [
     "secrets_sync",
     "status",
     "undeploy",
+    "validate",
     "version_diff",
     "versions",
 ]

@@ -18,10 +18,16 @@ from tentacular.deploy._kube.trigger import RunOutcome, trigger_workflow
 from tentacular.deploy._operations import resolve_target
 from tentacular.deploy._options import DEFAULT_RUN_TIMEOUT, TargetOptions
 from tentacular.deploy._plan import local_secrets_for, render_objects
-from tentacular.deploy._settings import DEFAULT_RUNTIME_CLASS, DeployTarget, load_settings
+from tentacular.deploy._settings import DeployTarget, load_settings
 from tentacular.errors import InputError
 from tentacular.events import Event, EventSink, ignore_events
-from tentacular.spec import check_workflow, is_dns_label, load_workflow, secret_inventory
+from tentacular.spec import (
+    DEFAULT_RUNTIME_CLASS,
+    check_workflow,
+    is_dns_label,
+    load_workflow,
+    secret_inventory,
+)
 
 
 def _target(options: TargetOptions) -> DeployTarget:

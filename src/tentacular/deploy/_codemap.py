@@ -22,7 +22,8 @@ from typing import Any
 import yaml
 
 from tentacular.errors import ManifestError
-from tentacular.spec._loader import WORKFLOW_FILE, parse_workflow
+from tentacular.spec import WORKFLOW_FILE
+from tentacular.spec._loader import parse_workflow
 
 CONFIGMAP_LIMIT_BYTES = 921_600  # 900 KB, leaving room under the 1 MiB object limit
 KEY_SEPARATOR = "__"

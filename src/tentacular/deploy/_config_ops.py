@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from tentacular.deploy._options import TargetOptions
 from tentacular.deploy._settings import (
-    Enforcement,
     cluster_target,
     environment_from_fields,
     environment_name,
@@ -20,7 +19,7 @@ from tentacular.deploy._settings import (
 )
 from tentacular.errors import UsageError
 from tentacular.events import Event, EventSink, ignore_events
-from tentacular.spec import load_workflow
+from tentacular.spec import Enforcement, load_workflow
 
 if TYPE_CHECKING:
     from tentacular.deploy._builder import BuildOutcome

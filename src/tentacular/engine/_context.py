@@ -197,22 +197,25 @@ class EngineServices:
 class Context:
     """``ctx`` for one node invocation: a node id, a run id and the shared services."""
 
-    __slots__ = ("_log", "_services", "node_id", "run_id")
+    __slots__ = ("_log", "_services", "attempt", "node_id", "run_id")
     # True for the testing layer's mock: TypeScript nodes then route requests and accesses
     # through this Python context (fixtures' mocks, drift records) instead of the network.
     proxied_io: ClassVar[bool] = False
 
-    def __init__(self, services: EngineServices, node_id: str = "unknown", run_id: str = "") -> None:
+    def __init__(
+        self, services: EngineServices, node_id: str = "unknown", run_id: str = "", attempt: int | None = None
+    ) -> None:
         self._services = services
         self.node_id = node_id
         self.run_id = run_id
+        self.attempt = attempt  # 1-based when the workflow retries (config.retries > 0), else None
         self._log: NodeLogger | None = None
 
     @property
     def log(self) -> NodeLogger:
         # Created on first use: most nodes never log, and runs are latency-sensitive.
         if self._log is None:
-            self._log = NodeLogger(self._services.log, self.node_id, self.run_id)
+            self._log = NodeLogger(self._services.log, self.node_id, self.run_id, self.attempt)
         return self._log
 
     @property

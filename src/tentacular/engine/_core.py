@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from tentacular.engine._context import Context, EngineServices
-from tentacular.engine._executor import ExecutionResult, Sleep, describe_exception, execute
+from tentacular.engine._executor import (
+    AttemptProbe,
+    ExecutionObserver,
+    ExecutionResult,
+    Sleep,
+    describe_exception,
+    execute,
+)
+from tentacular.engine._logs import LogSink
 from tentacular.engine._runtime import NodeFunction, load_nodes
 from tentacular.engine._survival import watch_loop
 from tentacular.spec import Dag, LoadedWorkflow, Workflow, load_workflow
@@ -75,6 +83,58 @@ def build_revision(loaded: LoadedWorkflow, dag: Dag, services: EngineServices) -
     )
 
 
+class RetryLog:
+    """The observer of a retried workflow: one log line per failed attempt, with its number.
+
+    It wraps the telemetry scope (the executor's one observer hook), remembers each node's
+    current attempt for ``ctx.attempt`` and ``ctx.log``, and makes the final error say how
+    many attempts ran.
+    """
+
+    __slots__ = ("current", "inner", "log", "run_id", "total")
+
+    def __init__(self, inner: ExecutionObserver, log: LogSink, run_id: str, total: int) -> None:
+        self.inner = inner
+        self.log = log
+        self.run_id = run_id
+        self.total = total
+        self.current: dict[str, int] = {}
+
+    def attempt(self, node: str, attempt: int) -> AttemptProbe:
+        self.current[node] = attempt + 1
+        return _LoggedAttempt(self, node, attempt + 1, self.inner.attempt(node, attempt))
+
+    def count_attempts(self, errors: dict[str, str]) -> None:
+        for node, message in errors.items():
+            ran = self.current.get(node, 1)
+            if ran > 1:
+                errors[node] = f"{message} (after {ran} attempts)"
+
+
+class _LoggedAttempt:
+    __slots__ = ("inner", "node", "number", "owner")
+
+    def __init__(self, owner: RetryLog, node: str, number: int, inner: AttemptProbe) -> None:
+        self.owner = owner
+        self.node = node
+        self.number = number
+        self.inner = inner
+
+    def end(self, outcome: str, error: BaseException | None, message: str | None) -> None:
+        self.inner.end(outcome, error, message)
+        if outcome not in ("error", "timeout"):
+            return
+        owner = self.owner
+        then = "retrying" if self.number < owner.total else "giving up"
+        owner.log.emit(
+            "warning",
+            f"attempt {self.number}/{owner.total} failed: {message}; {then}",
+            node=self.node,
+            run=owner.run_id,
+            fields={"attempt": self.number},
+        )
+
+
 class WorkflowEngine:
     """Runs the current revision; ``reload()`` swaps in a new one or leaves the old one serving."""
 
@@ -108,12 +168,23 @@ class WorkflowEngine:
         watch_loop(str(revision.nodes_dir))  # sandbox: async nodes blocking the loop are interrupted
         workflow = revision.workflow
 
-        def run_node(node: str, value: Any) -> Any:
-            return nodes[node](Context(services, node, rid), value)
-
         scope = services.telemetry.begin_run(
             workflow=workflow.name, version=workflow.version, run_id=rid, trigger=trigger, carrier=carrier
         )
+        observer: ExecutionObserver = scope
+        retried: RetryLog | None = None
+        if revision.retries:
+            observer = retried = RetryLog(scope, services.log, rid, revision.retries + 1)
+
+            def run_node(node: str, value: Any) -> Any:
+                context = Context(services, node, rid, attempt=retried.current.get(node, 1))
+                return nodes[node](context, value)
+
+        else:
+
+            def run_node(node: str, value: Any) -> Any:
+                return nodes[node](Context(services, node, rid), value)
+
         try:
             result = await execute(
                 revision.dag,
@@ -124,11 +195,13 @@ class WorkflowEngine:
                 sleep=self._sleep,
                 redactor=services.redactor,
                 describe_error=revision.describe_error,
-                observer=scope,
+                observer=observer,
             )
         except BaseException as exc:
             scope.finish(success=False, error=services.redactor.text(f"{type(exc).__name__}: {exc}"))
             raise
+        if retried is not None:
+            retried.count_attempts(result.errors)
         result.usage = scope.usage_block()
         scope.finish(
             success=result.success,

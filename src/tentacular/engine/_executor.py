@@ -163,10 +163,18 @@ def _ensure_json(node: str, output: Any) -> None:
     try:
         _check_encoder.encode(output)
     except (TypeError, ValueError, RecursionError) as exc:
-        raise _NotJson(
-            f'Node "{node}" returned a value that is not JSON-serialisable '
-            f"({type(output).__name__}): {exc}. Return dicts, lists, strings, numbers, booleans or None."
-        ) from None
+        raise _NotJson(not_json_message(node, output, exc)) from None
+
+
+def not_json_message(node: str, output: Any, exc: BaseException) -> str:
+    """Names the JSON path of the offending value (``$.names: set``), not just the output's type."""
+    from tentacular.engine._jsonpath import non_json_path
+
+    where = non_json_path(output) or type(output).__name__
+    return (
+        f'Node "{node}" returned a value that is not JSON-serialisable ({where}): {exc}. '
+        "Return dicts, lists, strings, numbers, booleans or None."
+    )
 
 
 async def execute(

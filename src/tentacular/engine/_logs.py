@@ -128,24 +128,30 @@ def _short(value: Any) -> str:
 class NodeLogger:
     """``ctx.log``: the four levels, each line tagged with node id and run id."""
 
-    __slots__ = ("_node", "_run", "_sink")
+    __slots__ = ("_attempt", "_node", "_run", "_sink")
 
-    def __init__(self, sink: LogSink, node: str, run: str) -> None:
+    def __init__(self, sink: LogSink, node: str, run: str, attempt: int | None = None) -> None:
         self._sink = sink
         self._node = node
         self._run = run
+        self._attempt = attempt  # retried workflows tag every line with its attempt number
+
+    def _emit(self, level: str, text: str, fields: dict[str, Any]) -> None:
+        if self._attempt is not None:
+            fields = {**fields, "attempt": self._attempt}
+        self._sink.emit(level, text, node=self._node, run=self._run, fields=fields)
 
     def debug(self, msg: object, *args: object, **fields: Any) -> None:
-        self._sink.emit("debug", _join(msg, args), node=self._node, run=self._run, fields=fields)
+        self._emit("debug", _join(msg, args), fields)
 
     def info(self, msg: object, *args: object, **fields: Any) -> None:
-        self._sink.emit("info", _join(msg, args), node=self._node, run=self._run, fields=fields)
+        self._emit("info", _join(msg, args), fields)
 
     def warning(self, msg: object, *args: object, **fields: Any) -> None:
-        self._sink.emit("warning", _join(msg, args), node=self._node, run=self._run, fields=fields)
+        self._emit("warning", _join(msg, args), fields)
 
     def error(self, msg: object, *args: object, **fields: Any) -> None:
-        self._sink.emit("error", _join(msg, args), node=self._node, run=self._run, fields=fields)
+        self._emit("error", _join(msg, args), fields)
 
     warn = warning  # the TypeScript contract spells it ctx.log.warn
 

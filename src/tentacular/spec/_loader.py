@@ -15,7 +15,7 @@ from tentacular.defaults import WORKFLOW_FILE
 from tentacular.errors import SpecError, WorkflowNotFoundError
 from tentacular.spec._crossref import cross_check
 from tentacular.spec._issues import SpecIssue
-from tentacular.spec._model import TRIGGER_TYPES, Dependency, Workflow
+from tentacular.spec._model import TRIGGER_TYPES, Dependency, Workflow, WorkflowConfig
 from tentacular.spec._ports import KNOWN_PROTOCOLS
 from tentacular.spec._yamlsource import MAX_DOCUMENT_BYTES, PathKey, YamlDocument, YamlSyntaxError, parse_yaml
 
@@ -106,8 +106,11 @@ def resolve_workflow_file(path: str | Path = ".") -> Path:
     return candidate.resolve()
 
 
-def check_workflow(path: str | Path = ".") -> WorkflowCheck:
-    """Read and check a workflow; never raises for problems inside the file."""
+def check_workflow(path: str | Path = ".", *, compile_nodes: bool = False) -> WorkflowCheck:
+    """Read and check a workflow; never raises for problems inside the file.
+
+    ``compile_nodes`` (``tntc validate``) also compiles every Python node without running it.
+    """
     file = resolve_workflow_file(path)
     try:
         size = file.stat().st_size
@@ -127,6 +130,13 @@ def check_workflow(path: str | Path = ".") -> WorkflowCheck:
         issue = SpecIssue(file=str(file), path="", message=f"cannot read file: {exc}")
         return WorkflowCheck(file=file, workflow=None, issues=[issue])
     workflow, issues = parse_workflow(text, file=str(file), directory=file.parent)
+    if compile_nodes and workflow is not None:
+        from tentacular.spec._nodecode import check_python_nodes
+
+        code_issues = check_python_nodes(workflow, file.parent)
+        if code_issues:
+            issues = sorted([*issues, *code_issues], key=lambda i: i.severity != "error")
+            workflow = None if any(i.severity == "error" for i in code_issues) else workflow
     return WorkflowCheck(file=file, workflow=workflow, issues=issues, text=text)
 
 
@@ -336,6 +346,29 @@ def _model_warnings(workflow: Workflow, document: YamlDocument, file: str) -> It
             )
         if isinstance(model, Dependency):
             yield from _dependency_warnings(model, path, document, file)
+        if isinstance(model, WorkflowConfig):
+            yield from _config_typos(model, path, document, file)
+
+
+def _config_typos(
+    config: WorkflowConfig, path: tuple[PathKey, ...], document: YamlDocument, file: str
+) -> Iterator[SpecIssue]:
+    """``config`` is open (every other key reaches the nodes), but ``timout`` is a typo, not data."""
+    typed = [info.alias or name for name, info in type(config).model_fields.items()]
+    for key in config.model_extra or {}:
+        close = difflib.get_close_matches(str(key).lower(), typed, n=1, cutoff=0.75)
+        if not close:
+            continue
+        mark = document.mark_for((*path, key), key=True)
+        yield SpecIssue(
+            file=file,
+            path=format_path((*path, key)),
+            message=f'"{key}" is not a setting the engine reads; it only reaches the nodes as ctx.config',
+            hint=f'did you mean "{close[0]}"?',
+            line=mark.line if mark else None,
+            column=mark.column if mark else None,
+            severity="warning",
+        )
 
 
 def _dependency_warnings(

@@ -18,6 +18,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -31,19 +32,46 @@ class ConfinedRunCrashed(TentacularError):
     """The confined child exited without a report."""
 
 
-def run_confined(directory: Path, work: Callable[[], T]) -> T:
-    """``work()`` in a child confined to the workflow in ``directory``; its result, or its error."""
+_progress_fd: list[int] = []  # in the child: where report_progress() writes
+
+
+def report_progress(item: object) -> None:
+    """From inside ``work()``: send ``item`` to the caller's ``on_progress`` now (e.g. a finished case)."""
+    if not _progress_fd:
+        return
+    data = pickle.dumps(item)
+    view = memoryview(len(data).to_bytes(4, "big") + data)
+    while view:
+        view = view[os.write(_progress_fd[0], view) :]
+
+
+def run_confined(
+    directory: Path, work: Callable[[], T], *, on_progress: Callable[[object], None] | None = None
+) -> T:
+    """``work()`` in a child confined to the workflow in ``directory``; its result, or its error.
+
+    ``on_progress`` receives, in the caller, each item the child passes to ``report_progress``.
+    """
     from tentacular.spec import load_workflow
 
     loaded = load_workflow(directory)  # a broken workflow fails here, unconfined and located
     sys.stdout.flush()
     sys.stderr.flush()
     read_end, write_end = os.pipe()
+    progress_read, progress_write = os.pipe() if on_progress is not None else (-1, -1)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the confined child, tested through its behaviour
         os.close(read_end)
+        if progress_read >= 0:
+            os.close(progress_read)
+            _progress_fd.append(progress_write)
         _child(write_end, str(loaded.directory.resolve()), loaded, work)
     os.close(write_end)
+    reader = None
+    if on_progress is not None:
+        os.close(progress_write)
+        reader = threading.Thread(target=_relay, args=(progress_read, on_progress), daemon=True)
+        reader.start()
     try:
         data = _read_all(read_end)
         _, status = os.waitpid(pid, 0)
@@ -55,6 +83,8 @@ def run_confined(directory: Path, work: Callable[[], T]) -> T:
         raise
     finally:
         os.close(read_end)
+        if reader is not None:
+            reader.join(5)  # the child has exited: its end of the pipe is closed
     if not data:
         code = os.waitstatus_to_exitcode(status)
         how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
@@ -69,6 +99,20 @@ def run_confined(directory: Path, work: Callable[[], T]) -> T:
         raise value
     result: T = value
     return result
+
+
+def _relay(fd: int, on_progress: Callable[[object], None]) -> None:
+    """Progress items as they arrive; the pipe ends when the child exits."""
+    buffer = b""
+    try:
+        while chunk := os.read(fd, 1 << 16):
+            buffer += chunk
+            while len(buffer) >= 4 and len(buffer) >= 4 + (size := int.from_bytes(buffer[:4], "big")):
+                item, buffer = buffer[4 : 4 + size], buffer[4 + size :]
+                with contextlib.suppress(Exception):  # a display problem must not lose the report
+                    on_progress(pickle.loads(item))  # our own child, over a private pipe
+    finally:
+        os.close(fd)
 
 
 def _read_all(fd: int) -> bytes:

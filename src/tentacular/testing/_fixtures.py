@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -255,6 +255,22 @@ def _mocks(path: Path, data: Mapping[str, Any]) -> dict[str, dict[MockRoute, Moc
             parse_route(key, where): _response(response, f"{where}.{key}") for key, response in routes.items()
         }
     return parsed
+
+
+def check_mocked_dependencies(path: Path, mocks: DependencyMocks, declared: Collection[str] | None) -> None:
+    """Mocks of a dependency the contract does not declare never answer: a typo, said before running."""
+    if declared is None or isinstance(mocks, OriginalMocks):
+        return
+    for name in mocks:
+        if name in declared:
+            continue
+        close = difflib.get_close_matches(name, sorted(declared), n=1)
+        raise FixtureError(
+            f"{path.name}: mocks.{name} names no dependency of the contract",
+            hint=f'did you mean "{close[0]}"?'
+            if close
+            else "declared dependencies: " + (", ".join(sorted(declared)) or "(none)"),
+        )
 
 
 def parse_route(key: str, where: str) -> MockRoute:

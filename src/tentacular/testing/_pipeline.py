@@ -9,10 +9,9 @@ from typing import Any
 from tentacular.engine._executor import describe_exception, execute
 from tentacular.engine._secrets import Redactor
 from tentacular.errors import NodeLoadError
-from tentacular.spec import Dag
+from tentacular.spec import Dag, Enforcement
 from tentacular.testing._compare import first_difference
-from tentacular.testing._drift import Enforcement
-from tentacular.testing._fixtures import load_pipeline_fixture
+from tentacular.testing._fixtures import check_mocked_dependencies, load_pipeline_fixture
 from tentacular.testing._mock_context import InvocationRecord
 from tentacular.testing._results import CaseResult, TestReport, load_error_location, node_traceback
 from tentacular.testing._workflow import WorkflowUnderTest, json_normalised, relative_to, to_ms
@@ -23,6 +22,8 @@ async def run_pipeline_test(directory: Path, *, enforcement: Enforcement = "stri
     wut = WorkflowUnderTest.open(directory)
     workflow = wut.loaded.workflow
     fixture = load_pipeline_fixture(wut.directory, workflow.nodes)
+    if fixture.file:
+        check_mocked_dependencies(fixture.file, fixture.mocks, wut.dependency_names)
     dag = Dag.build(workflow.nodes, workflow.edge_pairs)
     config = wut.config(fixture.config)
     redactor = Redactor.for_secrets(fixture.secrets)

@@ -12,11 +12,37 @@ FAIL_MARK = "✗"
 SKIP_MARK = "○"
 
 
-def render_report(report: TestReport, out: TextIO) -> None:
-    title = "Pipeline Test" if report.mode == "pipeline" else "Test Results"
-    out.write(f"─── {title}: {report.workflow} ───\n")
+def render_header(workflow: str, out: TextIO, *, pipeline: bool = False) -> None:
+    title = "Pipeline Test" if pipeline else "Test Results"
+    out.write(f"─── {title}: {workflow} ───\n")
+
+
+class CaseStream:
+    """Prints each case the moment it finishes (``run_tests(on_case=...)``), header first.
+
+    ``render_report(report, out, streamed=stream.shown)`` then prints what is left: the
+    cases that were not streamed (nodes without fixtures, orphan fixtures), the summary, the
+    drift report.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.shown: set[tuple[str, str]] = set()
+
+    def __call__(self, workflow: str, result: CaseResult) -> None:
+        if not self.shown:
+            render_header(workflow, self.out)
+        self.shown.add((result.node, result.case))
+        render_case(result, self.out)
+        self.out.flush()
+
+
+def render_report(report: TestReport, out: TextIO, *, streamed: set[tuple[str, str]] | None = None) -> None:
+    if not streamed:
+        render_header(report.workflow, out, pipeline=report.mode == "pipeline")
     for result in report.results:
-        render_case(result, out)
+        if not streamed or (result.node, result.case) not in streamed:
+            render_case(result, out)
     executed = report.executed
     passed = sum(1 for result in executed if result.passed)
     out.write(f"\n{passed}/{len(executed)} {'nodes' if report.mode == 'pipeline' else 'tests'} passed\n")

@@ -11,19 +11,21 @@ import asyncio
 import contextlib
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from tentacular.engine._executor import describe_exception
 from tentacular.engine._secrets import Redactor
 from tentacular.errors import FixtureError, InputError, NodeLoadError, WorkflowNotFoundError
-from tentacular.spec import WORKFLOW_FILE
+from tentacular.spec import WORKFLOW_FILE, Enforcement
 from tentacular.testing._compare import first_difference
-from tentacular.testing._confined import run_confined
-from tentacular.testing._drift import Enforcement
+from tentacular.testing._confined import report_progress, run_confined
 from tentacular.testing._fixtures import (
     DEFAULT_CASE,
     NodeFixture,
+    check_mocked_dependencies,
     discover_node_fixtures,
     load_node_fixture,
     orphan_fixtures,
@@ -49,6 +51,8 @@ def parse_target(target: str | Path | None) -> tuple[Path, str | None]:
     path = Path(target) if target not in (None, "") else Path()
     if path.is_dir():
         return path, None
+    if path.name == WORKFLOW_FILE and path.is_file():  # like every other command (validate, run, deploy)
+        return path.parent, None
     if not (path.parent / WORKFLOW_FILE).is_file():
         raise WorkflowNotFoundError(
             f"{path} is neither a workflow directory nor <workflow-dir>/<node>",
@@ -61,6 +65,7 @@ async def run_case(wut: WorkflowUnderTest, file: Path) -> CaseResult:
     """Run one fixture file against its node."""
     try:
         fixture = load_node_fixture(file)
+        check_mocked_dependencies(file, fixture.mocks, wut.dependency_names)
     except FixtureError as exc:
         node, case = split_fixture_name(file.name) or (file.stem, DEFAULT_CASE)
         return CaseResult(
@@ -160,8 +165,15 @@ def _judge(
     result.passed = True
 
 
+CaseSink = Callable[[str, CaseResult], None]
+
+
 async def run_node_tests(
-    directory: Path, node: str | None = None, *, enforcement: Enforcement = "strict"
+    directory: Path,
+    node: str | None = None,
+    *,
+    enforcement: Enforcement = "strict",
+    on_case: CaseSink | None = None,
 ) -> TestReport:
     wut = WorkflowUnderTest.open(directory)
     nodes = wut.loaded.workflow.nodes
@@ -180,6 +192,8 @@ async def run_node_tests(
             continue
         for file in files:
             results.append(await run_case(wut, file))
+            if on_case is not None:
+                on_case(wut.name, replace(results[-1], record=None))
     if node is None:
         for orphan in orphan_fixtures(wut.directory, nodes):
             results.append(
@@ -200,13 +214,18 @@ async def run_node_tests(
 
 
 def run_tests(
-    target: str | Path | None = None, *, pipeline: bool = False, enforcement: Enforcement = "strict"
+    target: str | Path | None = None,
+    *,
+    pipeline: bool = False,
+    enforcement: Enforcement = "strict",
+    on_case: CaseSink | None = None,
 ) -> TestReport:
     """Blocking entry point for the CLI.
 
     A node's ``print()`` goes to stderr while the cases run: stdout belongs to the
     report (with ``-o json`` it must hold exactly one JSON document). The cases run in a
-    child process under the engine's guard and kernel layer (``_confined``).
+    child process under the engine's guard and kernel layer (``_confined``); ``on_case``
+    (node tests) receives ``(workflow, case)`` in this process as each case finishes.
     """
     directory, node = parse_target(target)
     if pipeline and node is not None:
@@ -220,9 +239,15 @@ def run_tests(
             if pipeline:
                 report = asyncio.run(run_pipeline_test(directory, enforcement=enforcement))
             else:
-                report = asyncio.run(run_node_tests(directory, node, enforcement=enforcement))
+                sink = None if on_case is None else lambda name, case: report_progress((name, case))
+                report = asyncio.run(run_node_tests(directory, node, enforcement=enforcement, on_case=sink))
         for result in report.results:
             result.record = None  # already in the drift report; it holds a lock
         return report
 
-    return run_confined(directory, work)
+    def relay(item: object) -> None:
+        assert on_case is not None and isinstance(item, tuple)
+        name, case = item
+        on_case(str(name), case)
+
+    return run_confined(directory, work, on_progress=relay if on_case is not None else None)

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tentacular.engine._executor import not_json_message
 from tentacular.engine._runtime import NodeFunction, resolve_node_path, runtime_for
 from tentacular.errors import NodeLoadError
-from tentacular.spec import LoadedWorkflow, load_workflow
-from tentacular.testing._drift import DriftReport, Enforcement, analyze_drift, node_source_text
+from tentacular.spec import Enforcement, LoadedWorkflow, load_workflow
+from tentacular.testing._drift import DriftReport, analyze_drift, node_source_text
 from tentacular.testing._fixtures import DependencyMocks
 from tentacular.testing._mock_context import InvocationRecord, MockContext
 
@@ -68,6 +69,12 @@ class WorkflowUnderTest:
         return {**self.loaded.workflow.config.as_mapping(), **overrides}
 
     @property
+    def dependency_names(self) -> frozenset[str] | None:
+        """The contract's dependencies; None without a contract (legacy mode mocks anything)."""
+        contract = self.loaded.workflow.contract
+        return None if contract is None else frozenset(contract.dependencies)
+
+    @property
     def timeout(self) -> float:
         return self.loaded.workflow.config.timeout_seconds
 
@@ -114,9 +121,7 @@ def json_normalised(node: str, value: Any) -> Any:
     try:
         return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError, RecursionError) as exc:
-        raise NotJsonOutput(
-            f'Node "{node}" returned a value that is not JSON-serialisable ({type(value).__name__}): {exc}'
-        ) from None
+        raise NotJsonOutput(not_json_message(node, value, exc)) from None
 
 
 def to_ms(seconds: float) -> int:

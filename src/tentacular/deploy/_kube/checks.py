@@ -53,7 +53,9 @@ def check_api(client: KubeClient) -> Check:
     try:
         version = client.server_version()
     except ClusterError as error:
-        return Check("Kubernetes API reachable", False, remediation=error.hint or error.message)
+        # The cause first (e.g. "not a Kubernetes API server at URL"), then what to do about it.
+        detail = f"{error.message}; {error.hint}" if error.hint else error.message
+        return Check("Kubernetes API reachable", False, remediation=detail)
     return Check(f"Kubernetes API reachable ({version.get('gitVersion', 'unknown version')})", True)
 
 

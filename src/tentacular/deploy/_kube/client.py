@@ -99,7 +99,7 @@ class KubeClient:
         try:
             return call()
         except Exception as exc:
-            raise translate(exc, action, server=self.server, namespace=namespace) from None
+            raise translate(exc, action, server=self.server, namespace=namespace) from exc
 
     def server_version(self) -> dict[str, Any]:
         # lightkube has no /version helper; its underlying httpx client is the one honest way to ask.
@@ -119,9 +119,7 @@ class KubeClient:
         except Exception as exc:
             if is_not_found(exc):
                 return None
-            raise translate(
-                exc, f"read {kind.kind}/{name}", server=self.server, namespace=namespace
-            ) from None
+            raise translate(exc, f"read {kind.kind}/{name}", server=self.server, namespace=namespace) from exc
         return _plain(found)
 
     def list(
@@ -208,7 +206,7 @@ class KubeClient:
                 return False
             raise translate(
                 exc, f"delete {kind.kind}/{name}", server=self.server, namespace=namespace
-            ) from None
+            ) from exc
         return True
 
     def pod_log(
@@ -224,7 +222,7 @@ class KubeClient:
         except Exception as exc:
             raise translate(
                 exc, f"stream logs of Pod/{name}", server=self.server, namespace=namespace
-            ) from None
+            ) from exc
 
     def can_i(self, verb: str, kind: Kind, resource: str, namespace: str) -> bool:
         review = {

@@ -35,6 +35,9 @@ def translate(
     where = f" at {server}" if server else ""
     if isinstance(exc, ClusterError):
         return exc
+    foreign = foreign_response(exc)
+    if foreign is not None:
+        return _not_kubernetes(foreign, action, server)
     if isinstance(exc, httpx2.HTTPStatusError):
         code, message = _status_of(exc)
         return _by_status(code or 0, message, action, namespace)
@@ -100,7 +103,40 @@ def _by_status(code: int, message: str, action: str, namespace: str | None) -> C
 
 def is_not_found(exc: BaseException) -> bool:
     code, _ = _status_of(exc)
-    return code == 404 and _is_http_error(exc)
+    return code == 404 and _is_http_error(exc) and foreign_response(exc) is None
+
+
+def foreign_response(exc: BaseException) -> Any:
+    """The HTTP response behind ``exc`` when no Kubernetes API sent it, else None.
+
+    The API server answers every error with a JSON ``Status``. A response without a content
+    type (lightkube then fails with ``KeyError: 'Content-Type'``), or a 404 that is not JSON,
+    comes from something else at that URL: a proxy, a web server, a wrong port.
+    """
+    import httpx2
+
+    current: BaseException | None = exc
+    for _ in range(5):  # the HTTP error is the exception itself or what lightkube was handling
+        if current is None:
+            return None
+        if isinstance(current, httpx2.HTTPStatusError):
+            response = current.response
+            content_type = response.headers.get("content-type", "")
+            if not content_type or (response.status_code == 404 and "json" not in content_type):
+                return response
+            return None
+        current = current.__context__
+    return None
+
+
+def _not_kubernetes(response: Any, action: str, server: str | None) -> ClusterError:
+    url = server or str(response.request.url.copy_with(path="/", query=None))
+    content_type = response.headers.get("content-type") or "no content type"
+    return ClusterUnreachableError(
+        f"{action}: not a Kubernetes API server at {url} (HTTP {response.status_code}, {content_type})",
+        hint="check the server URL of the context (kubectl config view --minify); something else "
+        "(a proxy, a web server, a wrong port) answered; re-run with --debug for the response",
+    )
 
 
 def _is_http_error(exc: BaseException) -> bool:
