@@ -93,15 +93,41 @@ def test_help_imports_nothing_heavy() -> None:
 
 
 def test_validate_imports_no_runtime() -> None:
+    """The import budget of `tntc validate`: the spec layer plus the settings and secret checks its
+    warnings need; never the engine's runtime (context, executor, Deno, telemetry), the testing
+    layer, the Kubernetes client or an HTTP stack."""
+    heavy = (
+        "lightkube",
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "starlette",
+        "uvicorn",
+        "nats",
+        "watchfiles",
+        "opentelemetry",
+        "rich",
+        "tentacular.engine._context",
+        "tentacular.engine._core",
+        "tentacular.engine._executor",
+        "tentacular.engine._deno",
+        "tentacular.engine._telemetry",
+        "tentacular.engine._guard",
+        "tentacular.testing",
+        "tentacular.deploy._kube",
+        "tentacular.deploy._manifests",
+        "tentacular.agent",
+    )
     probe = (
         "import sys\n"
         "from tentacular.cli.main import main\n"
-        f"main(['validate', {str(EXAMPLES / 'hn-digest')!r}])\n"
-        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in\n"
-        "    ('lightkube', 'httpx', 'starlette', 'uvicorn', 'nats')))\n"
+        f"assert main(['validate', {str(EXAMPLES / 'hn-digest')!r}]) == 0\n"
+        f"heavy = {heavy!r}\n"
+        "print('LOADED', sorted({h for h in heavy for m in sys.modules\n"
+        "    if m == h or m.startswith(h + '.')}))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert "LOADED []" in result.stdout
+    assert "LOADED []" in result.stdout, result.stdout
 
 
 def test_console_script_runs_without_traceback_on_bad_input(tmp_path: Path) -> None:

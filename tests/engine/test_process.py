@@ -110,3 +110,20 @@ def test_hot_reload_edit_break_and_add_node(
     (flow / "workflow.yaml").write_text(text)
     expected = {"first": 3, "second": 13}
     assert poll(outputs, expected) == expected
+
+
+def test_the_engine_process_refuses_a_body_that_is_not_json(
+    make_flow: WorkflowWriter, engine_process: Callable[..., EngineProcess]
+) -> None:
+    """Issue 10 Build 6, through ``python -m tentacular.engine`` (whatever serves the request):
+    ``POST /run`` with a garbled body is a 400 JSON error and runs nothing; an empty body is ``{}``."""
+    node = "async def run(ctx, input):\n    ctx.log.info('RAN ' + repr(input))\n    return input\n"
+    engine = engine_process(make_flow({"echo": node}))
+    refused = httpx.post(f"{engine.url}/run", content=b'{"text": "hi"', timeout=WAIT)
+    assert refused.status_code == 400
+    assert refused.headers["content-type"] == "application/json"
+    assert refused.json()["error"].startswith("request body is not valid JSON: ")
+    empty = httpx.post(f"{engine.url}/run", content=b"", timeout=WAIT)
+    assert empty.status_code == 200 and empty.json()["outputs"] == {"echo": {}}
+    engine.wait_for(lambda line: "RAN {}" in line)
+    assert [m for m in engine.messages() if m.startswith("RAN")] == ["RAN {}"]  # the 400 ran nothing

@@ -32,20 +32,31 @@ async def test_post_run_success_and_multi_parent_input(make_flow: WorkflowWriter
         assert set(body["timing"]) == {"startedAt", "completedAt", "durationMs", "nodeTimings"}
 
 
-async def test_get_run_and_empty_or_invalid_bodies_become_empty_object(
-    make_flow: WorkflowWriter, sink: LogSink
-) -> None:
+async def test_get_run_and_empty_bodies_become_empty_object(make_flow: WorkflowWriter, sink: LogSink) -> None:
     async with running_server(make_flow({"echo": ECHO}), sink) as client:
         for response in (
             await client.get("/run"),
             await client.post("/run"),
-            await client.post("/run", content=b"{not json"),
+            await client.post("/run", content=b"  \n"),
             await client.post("/run", content=b"null"),
-            await client.post("/run", content=b"\xff\xfe"),
         ):
             assert response.status_code == 200
             assert response.json()["outputs"] == {"echo": {}}
         assert (await client.post("/run", content=b"[1, 2]")).json()["outputs"] == {"echo": [1, 2]}
+
+
+async def test_a_body_that_is_not_json_is_400_and_runs_nothing(
+    make_flow: WorkflowWriter, sink: LogSink
+) -> None:
+    """Issue 10 Build 6: a garbled body is refused, not run as ``{}``."""
+    ran = "async def run(ctx, input):\n    ctx.log.info('RAN')\n    return input\n"
+    async with running_server(make_flow({"echo": ran}), sink) as client:
+        for body, detail in ((b"{not json", "Expecting property name"), (b"\xff\xfe", "Expecting value")):
+            response = await client.post("/run", content=body)
+            assert response.status_code == 400
+            assert response.headers["content-type"] == "application/json"
+            error = response.json()["error"]
+            assert error.startswith("request body is not valid JSON") and detail in error
 
 
 async def test_failure_is_500_with_result_and_message(make_flow: WorkflowWriter, sink: LogSink) -> None:

@@ -22,6 +22,7 @@ from tentacular.deploy._report import DeployReport
 from tentacular.deploy._secrets_ops import require_secrets
 from tentacular.deploy._settings import DeployTarget, Settings, environment_name, load_settings
 from tentacular.deploy._settings import resolve_deploy_target as _resolve
+from tentacular.deploy._target_checks import target_warnings
 from tentacular.deploy._versions import keep_setting
 from tentacular.errors import TentacularError
 from tentacular.events import Event, EventSink, ignore_events
@@ -94,15 +95,18 @@ class DeployPlan:
             "objects": self.objects,
             "applyOrder": self.apply_order,
             "secretSources": self.secret_sources,
+            "warnings": list(self.warnings),
         }
 
 
 def plan(directory: str | Path, options: DeployOptions) -> DeployPlan:
     """The same cascades and rendering as ``deploy``, so the reviewed output is what gets applied."""
     loaded = load_workflow(directory)
-    target = _deploy_target(load_settings(), loaded, options)
+    settings = load_settings()
+    target = _deploy_target(settings, loaded, options)
     local = None if options.omit_secrets else local_secrets_for(loaded, target, options.secrets_path)
     warnings = [] if local is None else require_secrets(loaded, local, allow_missing=True)
+    warnings.extend(target_warnings(loaded, target, settings))
     if loaded.workflow.contract is None:
         warnings.append("no contract: no NetworkPolicy is generated (legacy mode, unrestricted egress)")
     objects = mask_secrets(render_objects(loaded, target, local))
@@ -112,6 +116,12 @@ def plan(directory: str | Path, options: DeployOptions) -> DeployPlan:
 
 def _environment_fields(settings: Settings, target: DeployTarget) -> dict[str, Any]:
     return settings.environments.get(target.environment.name, {}) if target.environment else {}
+
+
+def _warn(report: DeployReport, warnings: list[str], on_event: EventSink) -> None:
+    for warning in warnings:
+        report.warnings.append(warning)
+        on_event(Event(warning, level="warning"))
 
 
 def wants_dev_gate(settings: Settings, target: DeployTarget, *, force: bool) -> bool:
@@ -130,6 +140,7 @@ def deploy(
     target = _deploy_target(settings, loaded, options)
     keep = keep_setting(_environment_fields(settings, target), options.keep)
     report = DeployReport(loaded.workflow.name, target)
+    _warn(report, target_warnings(loaded, target, settings), on_event)
     try:
         with report.phase("contract"):
             report.warnings.extend(
@@ -195,6 +206,7 @@ def live_test(
     target = resolve_target(settings, options, loaded=loaded, env_name=env_name, warn=options.warn)
     on_event(Event(f"Live test: environment={env_name}, namespace={target.namespace.value}"))
     report = DeployReport(loaded.workflow.name, target)
+    _warn(report, target_warnings(loaded, target, settings), on_event)
     try:
         contract_gate(loaded, strict=target.enforcement == "strict", on_event=on_event)
         run_live_test(

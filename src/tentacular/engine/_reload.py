@@ -3,7 +3,9 @@
 Any change to node code, helper modules or workflow.yaml re-parses the workflow,
 recompiles the DAG and re-imports every node; the new revision replaces the old
 one in a single assignment, so runs in flight finish on the code they started
-with. A broken edit is reported and the previous revision keeps serving.
+with. A broken edit is reported and the previous revision keeps serving. Secrets are
+resolved once at start (providers may be remote), so a change to ``.secrets.yaml`` or
+``.secrets/`` is reported with "restart tntc dev" instead of being half-applied.
 """
 
 from __future__ import annotations
@@ -18,6 +20,22 @@ from tentacular.errors import TentacularError
 
 WATCHED_SUFFIXES = (".py", ".ts", ".js", ".yaml", ".yml", ".json")
 DEBOUNCE_MS = 200
+
+
+SECRETS_SOURCES = (".secrets.yaml", ".secrets")
+SECRETS_CHANGED = (
+    "secrets changed ({files}): they are read once when the engine starts; "
+    "restart tntc dev to use the new values (the running version keeps the old ones)"
+)
+
+
+def is_secrets_source(path: str, root: Path) -> bool:
+    """The workflow's own ``.secrets.yaml`` or a file in its ``.secrets/`` directory."""
+    try:
+        parts = Path(path).relative_to(root).parts
+    except ValueError:
+        return False
+    return bool(parts) and parts[0] in SECRETS_SOURCES
 
 
 def is_watched(path: str, root: Path) -> bool:
@@ -62,10 +80,16 @@ async def watch_and_reload(
     root = engine.revision.directory.resolve()
 
     def accept(_change: Any, path: str) -> bool:
-        return is_watched(path, root)
+        return is_watched(path, root) or is_secrets_source(path, root)
 
     async for changes in awatch(
         root, watch_filter=accept, debounce=DEBOUNCE_MS, step=50, stop_event=stop, recursive=True
     ):
-        changed = sorted({str(Path(path).relative_to(root)) for _, path in changes})
-        reload_now(engine, log, changed)
+        secrets = sorted({str(Path(p).relative_to(root)) for _, p in changes if is_secrets_source(p, root)})
+        if secrets:  # names of files only: never a key or a value
+            log.engine("warning", SECRETS_CHANGED.format(files=", ".join(secrets)))
+        changed = sorted(
+            {str(Path(p).relative_to(root)) for _, p in changes if not is_secrets_source(p, root)}
+        )
+        if changed:
+            reload_now(engine, log, changed)

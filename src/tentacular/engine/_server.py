@@ -128,6 +128,9 @@ class EngineApp:
                 refusal = {"error": "request body nests too deeply to parse as JSON"}
                 await _respond(send, 400, json.dumps(refusal).encode())
                 return
+            except ValueError as exc:  # ux-edges (issue 10): never run the workflow on a garbled body
+                await _respond(send, 400, json.dumps({"error": str(exc)}).encode())
+                return
         telemetry = self.telemetry
         telemetry.in_flight += 1
         started = time.perf_counter()
@@ -194,13 +197,18 @@ def _layers() -> dict[str, str]:
 
 
 def _parse_payload(body: bytes) -> Any:
-    """Root input (F-079): the JSON body; ``{}`` for an empty or invalid body or JSON null."""
+    """Root input (F-079): the JSON body; ``{}`` for an empty body or JSON null.
+
+    A body that is not JSON raises ValueError (answered 400) instead of running with ``{}``.
+    """
     if not body.strip():
         return {}
     try:
         value = json.loads(body)
-    except ValueError:  # includes UnicodeDecodeError
-        return {}
+    except UnicodeDecodeError:
+        raise ValueError("request body is not valid JSON: it is not UTF-8 text") from None
+    except ValueError as exc:
+        raise ValueError(f"request body is not valid JSON: {exc}") from None
     return {} if value is None else value
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from tentacular.deploy._cronjobs import TRIGGER_CONTAINER, TRIGGER_RESOURCES, trigger_command
 from tentacular.deploy._dockerfile import ENGINE_PORT
 from tentacular.deploy._kube.client import DEPLOYMENT, POD, KubeClient
-from tentacular.deploy._kube.waiting import Clock, Progress, default_clock
+from tentacular.deploy._kube.waiting import Clock, Progress, default_clock, rollout_state, wait_for_rollout
 from tentacular.deploy._labels import (
     COMPONENT_LABEL,
     MANAGED_BY,
@@ -125,12 +125,18 @@ def trigger_workflow(
     clock: Clock | None = None,
 ) -> RunOutcome:
     clock = clock or default_clock()
+    started = clock.monotonic()
     deployment = client.get(DEPLOYMENT, name, namespace)
     if deployment is None:
         raise ClusterNotFoundError(
             f"workflow {name} is not deployed in namespace {namespace}",
             hint=f"see what is deployed: tntc list -n {namespace}",
         )
+    if not rollout_state(deployment)[0]:
+        # Right after a deploy the engine is not serving yet: wait for it (within --timeout)
+        # instead of failing the run against a pod that is still starting.
+        deployment = wait_for_rollout(client, name, namespace, timeout=timeout, clock=clock)
+    timeout = max(timeout - (clock.monotonic() - started), 1.0)
     pod_name = run_pod_name(name, int(time.time() * 1000))
     client.create(run_pod(deployment, name, namespace, body, pod_name, deadline=timeout))
     progress = Progress(f"Running workflow {name} in {namespace}...")
