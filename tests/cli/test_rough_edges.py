@@ -426,16 +426,21 @@ def test_tntc_test_prints_one_report_when_not_on_a_terminal(tmp_path: Path) -> N
 
 
 def test_dev_says_a_restart_is_needed_when_secrets_change(tmp_path: Path) -> None:
-    from tests.typescript.test_dev import DevServer
+    from tests.processes import TNTC, ServingProcess, json_log_env
 
     directory = flow(tmp_path / "wf", {"only": "def run(ctx, input):\n    return 1\n"})
     (directory / ".secrets.yaml").write_text("api:\n  token: first-value\n")
-    server = DevServer(directory)
+    server = ServingProcess([TNTC, "dev", str(directory), "-p", "0"], env=json_log_env(), name="tntc dev")
     try:
-        server.wait_for(lambda text: "for changes" in text)  # the watcher is running
+        server.wait_for_line(lambda text: "for changes" in text)
         start = len(server.lines)
-        (directory / ".secrets.yaml").write_text("api:\n  token: second-value\n")
-        line = server.wait_for(lambda text: "secrets changed" in text, start)
+        # The watcher may still be arming itself after its log line: edit until it has noticed.
+        for value in range(200):
+            (directory / ".secrets.yaml").write_text(f"api:\n  token: second-value-{value}\n")
+            if any("secrets changed" in text for text in server.lines[start:]) or server.exited:
+                break
+            time.sleep(0.3)
+        line = server.wait_for_line(lambda text: "secrets changed" in text, start)
         assert "restart tntc dev to use the new values" in line and ".secrets.yaml" in line
         assert "second-value" not in "\n".join(server.lines) and "first-value" not in "\n".join(server.lines)
         assert not any("Reloading" in text for text in server.lines[start:])  # not half-applied
