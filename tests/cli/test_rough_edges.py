@@ -124,16 +124,44 @@ def test_dry_run_and_build_agree_on_the_default_image(capsys: pytest.CaptureFixt
     assert "image: tentacular-engine:<version>" in golden
 
 
-def test_every_command_with_a_timeout_takes_a_duration() -> None:
-    """`--timeout` exists on exactly the commands whose durations the user-edge test checks."""
+def _commands_with_timeout() -> list[tuple[str, list[str]]]:
+    """(command, placeholders for its required arguments and options) per leaf command with ``--timeout``."""
 
-    def with_timeout(command: Any, path: tuple[str, ...]) -> list[str]:
+    def walk(command: Any, path: tuple[str, ...]) -> list[tuple[str, list[str]]]:
         children = getattr(command, "commands", None)
         if children:
-            return [found for name, child in children.items() for found in with_timeout(child, (*path, name))]
-        return [" ".join(path)] if any("--timeout" in p.opts for p in command.params) else []
+            return [found for name, child in children.items() for found in walk(child, (*path, name))]
+        if not any("--timeout" in p.opts for p in command.params):
+            return []
+        required: list[str] = []
+        for param in command.params:
+            if param.required and param.param_type_name == "argument":
+                required.append(str(EXAMPLES / "word-counter"))
+            elif param.required:
+                required += [param.opts[0], "x"]
+        return [(" ".join(path), required)]
 
-    assert sorted(with_timeout(typer.main.get_command(app), ())) == ["deploy", "run", "test"]
+    return walk(typer.main.get_command(app), ())
+
+
+@pytest.mark.parametrize(("command", "required"), _commands_with_timeout(), ids=lambda v: str(v))
+def test_every_command_with_a_timeout_takes_a_duration(
+    command: str, required: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--timeout soon` is the same usage error on every command that has the option (the commands
+    of the user-edge test and any added later)."""
+    arguments = {"run": ["my-flow"], "test": [str(EXAMPLES / "word-counter"), "--live"]}.get(
+        command, required
+    )
+    assert main([*command.split(), *arguments, "--timeout", "soon", "-o", "json"]) == 2
+    document = envelope(capsys)
+    assert document["command"] == command and document["error"]["code"] == "usage"
+    assert document["summary"] == 'invalid --timeout "soon"'
+    assert document["error"]["hint"] == "e.g. --timeout 30s, 2m or 90"
+
+
+def test_the_timeout_table_covers_the_deploy_run_and_test_commands() -> None:
+    assert {"deploy", "run", "test"} <= {command for command, _ in _commands_with_timeout()}
 
 
 def test_run_local_timeout_answers_while_a_sync_node_is_stuck_in_its_thread(tmp_path: Path) -> None:

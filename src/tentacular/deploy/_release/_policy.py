@@ -22,6 +22,7 @@ from typing import Any
 
 from tentacular.deploy._imageref import ImageRef
 from tentacular.errors import PolicyError, PolicyViolationError
+from tentacular.spec import DEFAULT_RUNTIME_CLASS
 
 RULES = (
     "digestRequired",
@@ -99,7 +100,7 @@ def violations(
     def add(rule: str, ref: str, message: str) -> None:
         found.append({"rule": rule, "object": ref, "message": message})
 
-    runtime = str(rules.get("runtimeClass") or "gvisor")
+    runtime = str(rules.get("runtimeClass") or DEFAULT_RUNTIME_CLASS)
     for obj in objects:
         ref = f"{obj['kind']}/{obj['metadata']['name']}"
         if obj["kind"] in (rules.get("forbiddenKinds") or []):
