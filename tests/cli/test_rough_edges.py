@@ -269,6 +269,48 @@ def test_a_retried_node_says_how_many_attempts_ran(tmp_path: Path) -> None:
     ]
 
 
+def test_undeploy_asks_with_the_workflow_name_and_no_leaves_everything(tmp_path: Path) -> None:
+    """`tntc undeploy wf` (a terminal, no --yes): the prompt names the workflow and the namespace;
+    answering no cancels before any API call (there is no cluster here at all)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from tentacular.cli.main import run; run()",
+            "undeploy",
+            "my-flow",
+            "-n",
+            "team-a",
+        ],
+        input="n\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "NO_COLOR": "1",
+            "KUBECONFIG": str(tmp_path / "none"),
+            "TENTACULAR_HOME": str(tmp_path),
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Remove workflow my-flow from namespace team-a? [y/N]" in done.stdout + done.stderr
+    assert "Cancelled." in done.stderr
+
+
+def test_the_timeout_defaults_come_from_one_place() -> None:
+    """30 s per node attempt (and the HTTP client), 30 s for a run, 120 s for a rollout."""
+    from tentacular import defaults, deploy, spec
+    from tentacular.engine._context import SharedHttpClient
+
+    assert (defaults.DEFAULT_NODE_TIMEOUT, defaults.DEFAULT_NODE_TIMEOUT_SECONDS) == ("30s", 30.0)
+    config = spec.load_workflow(EXAMPLES / "word-counter").workflow.config
+    assert type(config)().timeout_seconds == defaults.DEFAULT_NODE_TIMEOUT_SECONDS  # config.timeout unset
+    assert SharedHttpClient().timeout == defaults.DEFAULT_NODE_TIMEOUT_SECONDS
+    assert (deploy.DEFAULT_RUN_TIMEOUT, deploy.DEFAULT_DEPLOY_TIMEOUT) == (30.0, 120.0)
+    assert deploy.DEFAULT_DEPLOY_TIMEOUT is defaults.DEFAULT_DEPLOY_TIMEOUT
+
+
 # --- Build 5: validation that catches what will fail later ----------------------------------------
 
 
