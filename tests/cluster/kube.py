@@ -37,6 +37,7 @@ from tests.cluster.control_plane import (
     kube_binaries,
     start_control_plane,
 )
+from tests.cluster.fault_proxy import FaultProxy
 
 REQUIRE_ENV = "TNTC_REQUIRE_KUBE"  # CI sets it: a missing control plane fails instead of skipping
 RESTRICTED = {
@@ -65,6 +66,8 @@ API_PATHS = {
     "clusterrolebindings": "/apis/rbac.authorization.k8s.io/v1",
 }
 CLUSTER_SCOPED = {"namespaces", "runtimeclasses", "clusterroles", "clusterrolebindings"}
+# A workflow of this name "fails" in every trigger pod: the pod exits 1 (kwok-stages.yaml).
+FAILING_WORKFLOW = "engine-fails"
 NEVER_READY_IMAGE = "registry.invalid/never-ready:1"  # kwok leaves its pods Pending (kwok-stages.yaml)
 SKIPPED: list[str] = []  # why the control plane was unavailable, for the one-line summary
 
@@ -114,7 +117,7 @@ class Write:
     user: str
     query: dict[str, str]
     code: int
-    body: dict[str, Any] | None = None  # the request object, kept for pod creations only
+    body: dict[str, Any] | None = None  # the request object: pod creations, ConfigMap applies
 
 
 class Kube:
@@ -124,6 +127,7 @@ class Kube:
         self.plane = plane
         self.namespace = namespace
         self.namespaces = {namespace}  # extra ones from make_namespace() join
+        self.cluster_objects: list[tuple[str, str]] = []  # cluster-scoped ones create() made
         self.api = plane.client()
         self._audit_mark = plane.audit_log.stat().st_size
 
@@ -157,6 +161,8 @@ class Kube:
         response = self.api.post(self.path(resource, namespace=namespace), json=body)
         if response.status_code >= 300:
             raise AssertionError(f"create {resource}: HTTP {response.status_code}: {response.text[:800]}")
+        if resource in CLUSTER_SCOPED:
+            self.cluster_objects.append((resource, body["metadata"]["name"]))
         return dict(response.json())
 
     def patch(
@@ -269,6 +275,8 @@ def kube(control_plane: ControlPlane) -> Iterator[Kube]:
         with use_clock(RealClock()):
             yield view
     finally:
+        for resource, object_name in view.cluster_objects:
+            view.delete(resource, object_name)
         view.close()
         for each in view.namespaces:
             delete_namespace(control_plane, each)
@@ -356,3 +364,16 @@ def pod_logs(control_plane: ControlPlane) -> Iterator[Callable[[list[str]], None
     """Set what every container's log says (kwok serves one file for all pods)."""
     yield control_plane.write_pod_log
     control_plane.write_pod_log(["tentacular engine listening on :8080"])
+
+
+@pytest.fixture
+def fault_proxy(
+    control_plane: ControlPlane, kube: Kube, isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FaultProxy]:
+    """cluster-admin through a fault-injecting proxy (tests/cluster/fault_proxy.py); tntc uses it."""
+    proxy = FaultProxy(control_plane).start()
+    try:
+        _point_tntc_at(proxy.kubeconfig(tmp_path / "proxied.kubeconfig"), kube.namespace, monkeypatch)
+        yield proxy
+    finally:
+        proxy.stop()

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.emulator import KubeEmulator
+from tests.cluster.kube import Kube
 from tests.cluster.test_lifecycle import tntc
 from tests.secrets.conftest import make_flow, write_config
 
 
 def test_deploy_refuses_missing_secrets_and_applies_nothing(
-    emulator: KubeEmulator, kubeconfig: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    admin_kubeconfig: Path, kube: Kube, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     flow = make_flow(tmp_path)
     (flow / ".secrets.yaml").write_text("github:\n  token: present\n")
@@ -21,11 +21,11 @@ def test_deploy_refuses_missing_secrets_and_applies_nothing(
     assert doc["error"]["code"] == "secrets_missing"
     assert doc["error"]["missing"] == ["slack.webhook_url"]
     assert "--allow-missing-secrets" in " ".join(doc["hints"])
-    assert emulator.calls("PATCH") == [] and emulator.calls("POST") == []
+    assert kube.writes() == []
 
 
 def test_allow_missing_secrets_deploys_with_a_warning(
-    emulator: KubeEmulator, kubeconfig: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    admin_kubeconfig: Path, kube: Kube, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     flow = make_flow(tmp_path)
     (flow / ".secrets.yaml").write_text("github:\n  token: present\n")
@@ -35,7 +35,7 @@ def test_allow_missing_secrets_deploys_with_a_warning(
         "required secret(s) not provisioned (--allow-missing-secrets): slack.webhook_url"
     ]
     assert doc["secretSources"] == {"github.token": ".secrets.yaml"}
-    secret = emulator.get("secrets", "default", "secret-flow-secrets")
+    secret = kube.get("secrets", "secret-flow-secrets")
     assert secret is not None
     assert (
         secret["metadata"]["annotations"]["tentacular.io/secret-sources"]
@@ -79,8 +79,8 @@ def test_allow_missing_secrets_deploys_with_a_warning(
     ],
 )
 def test_unresolvable_secrets_stop_the_deploy_before_anything_is_applied(
-    emulator: KubeEmulator,
-    kubeconfig: Path,
+    admin_kubeconfig: Path,
+    kube: Kube,
     isolated: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -97,4 +97,4 @@ def test_unresolvable_secrets_stop_the_deploy_before_anything_is_applied(
     exit_code, doc, _ = tntc(capsys, *argv)
     assert exit_code == code, doc
     assert message in doc["summary"], doc
-    assert emulator.calls("PATCH") == [] and emulator.calls("POST") == []
+    assert kube.writes() == []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.emulator import KubeEmulator
+from tests.cluster.kube import Kube
 from tests.secrets.servers import AwsEndpoint, OpenBao, moto_server, openbao
 from tests.secrets.test_no_leaks import VALUES, assert_clean, prepare_leaky_flow, run_cli
 
@@ -17,8 +17,8 @@ __all__ = ["moto_server", "openbao"]
 
 
 def test_cluster_commands_never_show_resolved_values(
-    emulator: KubeEmulator,
-    kubeconfig: Path,
+    admin_kubeconfig: Path,
+    kube: Kube,
     isolated: Path,
     tmp_path: Path,
     openbao: OpenBao,
@@ -40,7 +40,7 @@ def test_cluster_commands_never_show_resolved_values(
         assert_clean(" ".join(argv), text)
     code, text = run_cli(capsys, "deploy", flow, "--force", "--runtime-class", "")
     assert "secret github.token resolved from vault:secret/leak#token" in text
-    secret = emulator.get("secrets", "default", "secret-flow-secrets")
+    secret = kube.get("secrets", "secret-flow-secrets")
     assert secret is not None  # the values are where they belong: in the cluster's Secret
     assert json.loads(base64.b64decode(secret["data"]["github"])) == {"token": VALUES["vault"]}
     sources = json.loads(secret["metadata"]["annotations"]["tentacular.io/secret-sources"])

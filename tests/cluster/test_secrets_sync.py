@@ -8,28 +8,26 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.emulator import KubeEmulator
-from tests.cluster.test_lifecycle import tntc
+from tests.cluster.kube import Kube
+from tests.cluster.test_lifecycle import replica_sets, tntc, versions
 from tests.secrets.conftest import make_flow
 
 HASH = "tentacular.io/secrets-hash"
 SECRETS = "github:\n  token: tok-AAAA-1111\nslack:\n  webhook_url: https://hooks.example/one\n"
 
 
-def pods(emulator: KubeEmulator) -> set[str]:
-    return set(emulator.objects("pods", "default"))
+def pods(kube: Kube) -> set[str]:
+    return set(kube.objects("pods", **{"app.kubernetes.io/name": "secret-flow"}))
 
 
-def cluster_secret(emulator: KubeEmulator) -> dict[str, object]:
-    secret = emulator.get("secrets", "default", "secret-flow-secrets")
+def cluster_secret(kube: Kube) -> dict[str, object]:
+    secret = kube.get("secrets", "secret-flow-secrets")
     assert secret is not None
     return {k: json.loads(base64.b64decode(v)) for k, v in secret["data"].items()}
 
 
 @pytest.fixture
-def deployed(
-    emulator: KubeEmulator, kubeconfig: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> Path:
+def deployed(admin_kubeconfig: Path, kube: Kube, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     flow = make_flow(tmp_path)
     (flow / ".secrets.yaml").write_text(SECRETS)
     code, doc, _ = tntc(capsys, "deploy", str(flow), "--force")
@@ -38,7 +36,7 @@ def deployed(
 
 
 def test_diff_reports_each_key_never_a_value(
-    deployed: Path, emulator: KubeEmulator, capsys: pytest.CaptureFixture[str]
+    deployed: Path, kube: Kube, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, doc, _ = tntc(capsys, "secrets", "diff", str(deployed))
     assert code == 0 and doc["status"] == "pass"
@@ -49,7 +47,7 @@ def test_diff_reports_each_key_never_a_value(
 
     (deployed / ".secrets.yaml").write_text("github:\n  token: tok-BBBB-2222\n  org: acme-org\n")
     code, doc, err = tntc(capsys, "secrets", "diff", str(deployed))
-    assert code == 1 and doc["summary"] == "secret-flow-secrets in default: 3 key(s) differ"
+    assert code == 1 and doc["summary"] == f"secret-flow-secrets in {kube.namespace}: 3 key(s) differ"
     assert doc["keys"] == [
         {"ref": "github.org", "status": "only-local"},
         {"ref": "github.token", "status": "differs"},
@@ -61,48 +59,41 @@ def test_diff_reports_each_key_never_a_value(
 
 
 def test_sync_rolls_only_when_content_changed(
-    deployed: Path, emulator: KubeEmulator, capsys: pytest.CaptureFixture[str]
+    deployed: Path, kube: Kube, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before_pods = pods(emulator)
-    rollouts = emulator.sim.rollouts["secret-flow"]
-    emulator.clear_requests()
+    before_pods = pods(kube)
+    assert len(before_pods) == 1
+    kube.clear_writes()
 
     # Unchanged: nothing is written at all.
     code, doc, _ = tntc(capsys, "secrets", "sync", str(deployed))
     assert code == 0 and doc["changed"] is False and doc["rolled"] is False, doc
-    assert doc["summary"] == "default/secret-flow-secrets already in sync; nothing changed"
-    assert emulator.calls("PATCH") == []
-    assert emulator.sim.rollouts["secret-flow"] == rollouts
+    assert doc["summary"] == f"{kube.namespace}/secret-flow-secrets already in sync; nothing changed"
+    assert kube.writes() == []
+    assert len(replica_sets(kube, "secret-flow")) == 1
 
     # A changed key: the Secret alone is applied, then the Deployment's pod template rolls.
     (deployed / ".secrets.yaml").write_text(SECRETS.replace("tok-AAAA-1111", "tok-CCCC-3333"))
-    configmaps_before = emulator.objects("configmaps", "default")
-    assert any(name.startswith("secret-flow-code-") for name in configmaps_before)
+    configmaps_before = versions(kube.objects("configmaps"))
     code, doc, _ = tntc(capsys, "secrets", "sync", str(deployed))
     assert code == 0 and doc["changed"] is True and doc["rolled"] is True, doc
-    patches = emulator.calls("PATCH")
-    assert [(p.path.rsplit("/", 2)[-2], p.content_type) for p in patches] == [
-        ("secrets", "application/apply-patch+yaml"),
-        ("deployments", "application/strategic-merge-patch+json"),
-    ]
-    assert patches[0].query["fieldManager"] == "tntc"  # the same owner as tntc deploy
-    assert cluster_secret(emulator)["github"] == {"token": "tok-CCCC-3333"}
-    assert emulator.objects("configmaps", "default") == configmaps_before
-    deployment = emulator.get("deployments", "default", "secret-flow")
+    writes = kube.writes()
+    assert [(w.verb, w.resource) for w in writes] == [("patch", "secrets"), ("patch", "deployments")]
+    assert writes[0].query["fieldManager"] == "tntc"  # the same owner as tntc deploy
+    assert writes[1].query["fieldManager"] != "tntc"  # a restart annotation, not an apply
+    assert cluster_secret(kube)["github"] == {"token": "tok-CCCC-3333"}
+    assert versions(kube.objects("configmaps")) == configmaps_before
+    deployment = kube.get("deployments", "secret-flow")
     assert deployment is not None
     first_hash = deployment["spec"]["template"]["metadata"]["annotations"][HASH]
-    assert emulator.sim.rollouts["secret-flow"] == rollouts + 1
-    for _ in range(20):  # the emulated rollout replaces pods as the Deployment is read
-        tntc(capsys, "status", "secret-flow")
-        if pods(emulator) and not pods(emulator) & before_pods:
-            break
-    assert pods(emulator) and not pods(emulator) & before_pods, "the pod was not rolled"
+    kube.wait_for("the restart's new ReplicaSet", lambda: len(replica_sets(kube, "secret-flow")) == 2)
+    kube.wait_for("the pod to be replaced", lambda: pods(kube) and not pods(kube) & before_pods)
 
     # Synced again with the same content: no write, no roll, same hash.
-    emulator.clear_requests()
+    kube.clear_writes()
     code, doc, _ = tntc(capsys, "secrets", "sync", str(deployed))
-    assert code == 0 and doc["rolled"] is False and emulator.calls("PATCH") == []
-    deployment = emulator.get("deployments", "default", "secret-flow")
+    assert code == 0 and doc["rolled"] is False and kube.writes() == []
+    deployment = kube.get("deployments", "secret-flow")
     assert (
         deployment is not None
         and deployment["spec"]["template"]["metadata"]["annotations"][HASH] == first_hash
@@ -112,11 +103,11 @@ def test_sync_rolls_only_when_content_changed(
 
 
 def test_sync_needs_a_deployed_workflow(
-    emulator: KubeEmulator, kubeconfig: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    admin_kubeconfig: Path, kube: Kube, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     flow = make_flow(tmp_path)
     (flow / ".secrets.yaml").write_text(SECRETS)
     code, doc, _ = tntc(capsys, "secrets", "sync", str(flow))
     assert code == 1 and doc["error"]["code"] == "cluster_not_found"
     assert "tntc deploy" in doc["error"]["hint"]
-    assert emulator.calls("PATCH") == []
+    assert kube.writes() == []
