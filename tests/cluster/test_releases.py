@@ -1,11 +1,13 @@
-"""Release units end to end: bundle, plan, apply, verify, promote; integrity, policy, bad input (#15)."""
+"""Release units end to end on the real control plane: bundle, plan, apply, verify, promote;
+integrity, policy, bad input (issue 15)."""
 
 from __future__ import annotations
 
 import gzip
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.cluster.emulator import KubeEmulator
+from tests.cluster.kube import Kube
 from tests.cluster.test_lifecycle import copy_example, tntc
 
 DIGEST = "sha256:" + "ab" * 32
@@ -61,18 +63,30 @@ def registry() -> Iterator[Registry]:
         served.server.shutdown()
 
 
+@dataclass(frozen=True)
+class Environments:
+    dev: str
+    prod: str
+
+
+RUN_RESULT = json.dumps({"success": True, "outputs": {"post": {"ok": True}}})
+
+
 @pytest.fixture
-def environments(emulator: KubeEmulator, kubeconfig: Path, isolated: Path) -> Path:
-    for namespace in ("rel-dev", "rel-prod"):
-        emulator.add_namespace(namespace)
-    config = isolated / ".tentacular" / "config.yaml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    environments = {
-        "dev": {"namespace": "rel-dev", "config_overrides": {"channel": "#dev"}},
-        "prod": {"namespace": "rel-prod", "config_overrides": {"channel": "#dev"}},
+def envs(admin_kubeconfig: Path, kube: Kube, pod_logs: Callable[[list[str]], None]) -> Environments:
+    """Environments dev (the test's namespace) and prod (another one), in the user's config."""
+    from tentacular.deploy._settings import user_config_path
+
+    found = Environments(kube.namespace, kube.make_namespace("prod"))
+    config = user_config_path()
+    current = yaml.safe_load(config.read_text()) or {}
+    current["environments"] = {
+        "dev": {"namespace": found.dev, "config_overrides": {"channel": "#dev"}},
+        "prod": {"namespace": found.prod, "config_overrides": {"channel": "#dev"}},
     }
-    config.write_text(yaml.safe_dump({"environments": environments}))
-    return config
+    config.write_text(yaml.safe_dump(current))
+    pod_logs([RUN_RESULT])  # what the verification run's trigger pod prints (kwok serves one log)
+    return found
 
 
 def flow(tmp_path: Path) -> Path:
@@ -92,17 +106,19 @@ def comparable(obj: dict[str, Any], namespace: str) -> str:
     return json.dumps(obj, sort_keys=True).replace(f".{namespace}.svc", ".<ns>.svc")
 
 
-def workflow_objects(emulator: KubeEmulator, namespace: str) -> dict[str, str]:
+def workflow_objects(kube: Kube, namespace: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for resource in ("configmaps", "deployments", "services", "cronjobs", "networkpolicies"):
-        for name, obj in emulator.objects(resource, namespace).items():
+        for name, obj in kube.objects(
+            resource, namespace, **{"app.kubernetes.io/managed-by": "tentacular"}
+        ).items():
             found[f"{resource}/{name}"] = comparable(obj, namespace)
     return found
 
 
 def test_bundle_plan_apply_verify_promote(
-    emulator: KubeEmulator,
-    environments: Path,
+    kube: Kube,
+    envs: Environments,
     registry: Registry,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -132,12 +148,12 @@ def test_bundle_plan_apply_verify_promote(
     assert doc["secret"]["missingKeys"] == ["github", "slack"]
     deployment_diff = next(o["diff"] for o in doc["objects"] if o["object"] == "Deployment/repo-digest")
     assert "+  name: repo-digest" in deployment_diff and "runtimeClassName" in deployment_diff
-    assert emulator.objects("deployments", "rel-dev") == {}, "plan applies nothing"
+    assert kube.objects("deployments") == {}, "plan applies nothing"
 
     code, doc, _ = tntc(capsys, "release", "apply", str(unit), "--env", "dev")
     assert code == 0, doc
     assert {m["action"] for m in doc["manifests"]} == {"created"}
-    deployment = emulator.get("deployments", "rel-dev", "repo-digest")
+    deployment = kube.get("deployments", "repo-digest")
     assert deployment is not None
     assert (
         deployment["metadata"]["annotations"]["tentacular.io/release"]
@@ -156,19 +172,24 @@ def test_bundle_plan_apply_verify_promote(
 
     code, doc, _ = tntc(capsys, "release", "promote", str(unit), "--to", "prod")
     assert code == 0, doc
-    assert doc["plan"]["namespace"] == "rel-prod" and doc["verify"]["result"] == "pass"
-    dev, prod = workflow_objects(emulator, "rel-dev"), workflow_objects(emulator, "rel-prod")
+    assert doc["plan"]["namespace"] == envs.prod and doc["verify"]["result"] == "pass"
+    dev, prod = workflow_objects(kube, envs.dev), workflow_objects(kube, envs.prod)
     assert len(dev) == 5 and dev == prod
 
     code, doc, _ = tntc(capsys, "release", "show", str(unit))
     assert code == 0
     assert [(h["action"], h["namespace"], h["result"]) for h in doc["history"]] == [
-        ("apply", "rel-dev", "pass"),
-        ("apply", "rel-dev", "pass"),
-        ("verify", "rel-dev", "pass"),
-        ("apply", "rel-prod", "pass"),
-        ("verify", "rel-prod", "pass"),
+        ("apply", envs.dev, "pass"),
+        ("apply", envs.dev, "pass"),
+        ("verify", envs.dev, "pass"),
+        ("apply", envs.prod, "pass"),
+        ("verify", envs.prod, "pass"),
     ]
+
+
+def object_writes(kube: Kube) -> list[str]:
+    """What tntc wrote to the cluster since the mark, access reviews (questions, not changes) aside."""
+    return [f"{w.verb} {w.resource}/{w.name}" for w in kube.writes() if "accessreviews" not in w.resource]
 
 
 def bundled(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> Path:
@@ -181,7 +202,7 @@ def bundled(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> 
 
 
 def test_show_works_offline_and_every_changed_byte_is_detected(
-    environments: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    isolated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     unit = bundled(tmp_path, capsys, "--digest", DIGEST)
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
@@ -211,54 +232,51 @@ def test_show_works_offline_and_every_changed_byte_is_detected(
 
 
 def test_policy_violation_stops_plan_and_apply(
-    emulator: KubeEmulator, environments: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    kube: Kube, envs: Environments, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     unit = bundled(tmp_path, capsys, "--image", "127.0.0.1:9/tentacular-engine:1.0", "--allow-tag")
     policy = tmp_path / "policy.yaml"
     policy.write_text("digestRequired: true\nforbiddenKinds: [CronJob]\n")
+    kube.clear_writes()
     for command in ("plan", "apply"):
         code, doc, _ = tntc(capsys, "release", command, str(unit), "--env", "dev", "--policy", str(policy))
         assert code == 1, doc
         assert doc["error"]["code"] == "policy_violation"
         rules = {v["rule"] for v in doc["error"]["violations"]}
         assert rules == {"digestRequired", "forbiddenKinds"}
-    assert (
-        emulator.objects("deployments", "rel-dev") == {} and emulator.objects("configmaps", "rel-dev") == {}
-    )
+    assert kube.objects("deployments") == {} and object_writes(kube) == [], "nothing was applied"
 
 
 def test_digest_gone_and_hand_edits(
-    emulator: KubeEmulator,
-    environments: Path,
+    kube: Kube,
+    envs: Environments,
     registry: Registry,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     unit = bundled(tmp_path, capsys, "--image", f"{registry.host}/tentacular-engine:1.0")
     assert tntc(capsys, "release", "apply", str(unit), "--env", "dev")[0] == 0
-    deployment = emulator.get("deployments", "rel-dev", "repo-digest")
-    assert deployment is not None
-    deployment["spec"]["replicas"] = 3
-    deployment["spec"]["template"]["spec"]["runtimeClassName"] = "runc"
-    emulator.put(deployment)
+    kube.patch("deployments", "repo-digest", {"spec": {"replicas": 3}})  # someone's kubectl scale
+    kube.patch("networkpolicies", "repo-digest-netpol", {"spec": {"egress": [{}]}})  # "allow all egress"
     code, doc, _ = tntc(capsys, "release", "plan", str(unit), "--env", "dev")
     assert code == 0, doc
     entry = next(o for o in doc["objects"] if o["object"] == "Deployment/repo-digest")
     assert entry["action"] == "drifted"
     assert "-  replicas: 3" in entry["diff"] and "+  replicas: 1" in entry["diff"]
-    assert "Deployment/repo-digest: pod runtimeClassName" in doc["risky"]
+    netpol = next(o for o in doc["objects"] if o["object"] == "NetworkPolicy/repo-digest-netpol")
+    assert netpol["action"] == "drifted" and "NetworkPolicy/repo-digest-netpol" in doc["networkRbac"]
 
     registry.manifests.clear()
-    before = {r: emulator.objects(r, "rel-dev") for r in ("deployments", "configmaps")}
+    kube.clear_writes()
     for command in ("plan", "apply"):
         code, doc, _ = tntc(capsys, "release", command, str(unit), "--env", "dev")
         assert code == 1 and doc["error"]["code"] == "image_digest", doc
         assert "no longer resolves" in doc["error"]["message"]
-    assert {r: emulator.objects(r, "rel-dev") for r in ("deployments", "configmaps")} == before
+    assert object_writes(kube) == [], "nothing was applied"
 
 
 def test_plan_of_a_new_unit_shows_the_code_diff(
-    emulator: KubeEmulator, environments: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    kube: Kube, envs: Environments, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     directory = flow(tmp_path)
     first, second = tmp_path / "first.tntc", tmp_path / "second.tntc"

@@ -123,13 +123,23 @@ def sync_secrets(
         content_changed = current is None or (current.get("data") or {}) != desired["data"]
         audit_changed = _annotation(current) != _annotation(desired)
         if content_changed or audit_changed:
-            kube.apply(desired)
+            kube.apply(_stamped(kube, desired, current))
         if content_changed:
             kube.patch(DEPLOYMENT, name, namespace, _roll_patch(desired), field_manager=SYNC_FIELD_MANAGER)
     finally:
         if client is None:
             kube.close()
     return SyncReport(diff, content_changed or audit_changed, content_changed, local.from_providers())
+
+
+def _stamped(kube: KubeClient, desired: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+    """With the hash and deployed-by/at stamps every applied object carries (deploy._versions)."""
+    from tentacular.deploy._labels import RELEASE_ANNOTATION
+    from tentacular.deploy._revision import stamp_for
+    from tentacular.deploy._versions import stamped
+
+    release = ((current or {}).get("metadata") or {}).get("annotations", {}).get(RELEASE_ANNOTATION)
+    return stamped(desired, current, stamp_for(kube, release or "secrets-sync"))
 
 
 def _secret_name(loaded: LoadedWorkflow) -> str:
