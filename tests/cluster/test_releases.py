@@ -103,6 +103,8 @@ def comparable(obj: dict[str, Any], namespace: str) -> str:
     for key in STAMPS:
         (meta.get("annotations") or {}).pop(key, None)
     obj.pop("status", None)
+    for allocated in ("clusterIP", "clusterIPs"):  # a Service's address, allocated per namespace
+        (obj.get("spec") or {}).pop(allocated, None)
     return json.dumps(obj, sort_keys=True).replace(f".{namespace}.svc", ".<ns>.svc")
 
 
@@ -204,6 +206,13 @@ def bundled(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> 
 def test_show_works_offline_and_every_changed_byte_is_detected(
     isolated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    config = isolated / ".tentacular" / "config.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        yaml.safe_dump(
+            {"environments": {"dev": {"namespace": "dev", "config_overrides": {"channel": "#dev"}}}}
+        )
+    )
     unit = bundled(tmp_path, capsys, "--digest", DIGEST)
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
     code, doc, _ = tntc(capsys, "release", "show", str(unit))

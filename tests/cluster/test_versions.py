@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from tests.cluster.kube import EditDeployer, Kube
+from tests.cluster.kube import Kube
 from tests.cluster.test_lifecycle import copy_example, tntc
 
 NODE = "nodes/format_digest.py"
@@ -159,22 +160,24 @@ def test_rollback_with_nothing_older_refuses(
 
 
 def test_deployed_by_is_the_kubeconfig_user(
-    edit_deployer: EditDeployer,
+    admin_kubeconfig: Path,
     kube: Kube,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("TNTC_DEPLOYED_BY", raising=False)
-    edit_deployer("team-ci")
+    config = yaml.safe_load(admin_kubeconfig.read_text())
+    user = config["users"][0]["name"]
+    assert user and user != "tntc"
     deploy(capsys, copy_example("word-counter", tmp_path))
     for resource in ("deployments", "services", "configmaps"):
         for obj in kube.objects(resource, **{"app.kubernetes.io/name": "word-counter"}).values():
             annotations = obj["metadata"]["annotations"]
-            assert annotations["tentacular.io/deployed-by"] == "team-ci", resource
+            assert annotations["tentacular.io/deployed-by"] == user, resource
             assert annotations["tentacular.io/source-path"] == "word-counter"
     code, doc, _ = tntc(capsys, "versions", "word-counter")
-    assert code == 0 and doc["versions"][0]["deployedBy"] == "team-ci"
+    assert code == 0 and doc["versions"][0]["deployedBy"] == user
 
 
 def test_secrets_sync_keeps_the_next_redeploy_a_no_op(

@@ -123,3 +123,16 @@ def test_unit_file_round_trip_and_refusals(tmp_path: Path) -> None:
     with pytest.raises(ReleaseUnitError, match="cannot read"):
         read_unit(tmp_path / "missing.tntc")
     assert FORMAT_VERSION == 1
+
+
+def test_a_secret_hash_depends_on_key_names_not_values() -> None:
+    def secret(value: str, key: str = "github") -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "s", "namespace": "n"},
+            "data": {key: value},
+        }
+
+    assert object_hash(secret("dmFsdWUtb25l")) == object_hash(secret("dmFsdWUtdHdv"))
+    assert object_hash(secret("dmFsdWUtb25l")) != object_hash(secret("dmFsdWUtb25l", key="slack"))
