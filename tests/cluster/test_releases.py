@@ -253,6 +253,17 @@ def test_policy_violation_stops_plan_and_apply(
         assert doc["error"]["code"] == "policy_violation"
         rules = {v["rule"] for v in doc["error"]["violations"]}
         assert rules == {"digestRequired", "forbiddenKinds"}
+    # The environment's own policy, and the one-step deploy path under it.
+    from tentacular.deploy._settings import user_config_path
+
+    config = yaml.safe_load(user_config_path().read_text())
+    config["environments"]["dev"]["policy"] = str(policy)
+    user_config_path().write_text(yaml.safe_dump(config))
+    code, doc, _ = tntc(capsys, "release", "plan", str(unit), "--env", "dev")
+    assert code == 1 and doc["error"]["code"] == "policy_violation", doc
+    directory = tmp_path / "repo-digest"
+    code, doc, _ = tntc(capsys, "deploy", str(directory), "--env", "dev", "--force", "--image", "engine:1.0")
+    assert code == 1 and doc["error"]["code"] == "policy_violation", doc
     assert kube.objects("deployments") == {} and object_writes(kube) == [], "nothing was applied"
 
 

@@ -127,6 +127,9 @@ def deploy(
         int | None,
         typer.Option("--keep", help="Code versions to retain for rollback (default: environment's keep, 5)."),
     ] = None,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="Release policy file (default: the environment's policy).")
+    ] = None,
     cluster_registry: Annotated[str | None, typer.Option("--cluster-registry", hidden=True)] = None,
 ) -> None:
     from tentacular import deploy as face
@@ -151,6 +154,7 @@ def deploy(
         wait=wait,
         timeout=seconds_option(timeout, default=face.DEFAULT_DEPLOY_TIMEOUT),
         keep=keep,
+        policy=policy,
     )
     if not dry_run:
         finish(ctx, deploy_result(face.deploy(directory, request, on_event=event_printer(ctx))))

@@ -17,6 +17,7 @@ from tentacular.deploy._kube.deploy import live_test as run_live_test
 from tentacular.deploy._manifests import object_ref
 from tentacular.deploy._options import DeployOptions, LiveTestOptions, TargetOptions
 from tentacular.deploy._plan import local_secrets_for, render_objects
+from tentacular.deploy._release._policy import choose_policy, enforce, raw_contract
 from tentacular.deploy._render import mask_secrets, to_yaml
 from tentacular.deploy._report import DeployReport
 from tentacular.deploy._secrets_ops import require_secrets
@@ -139,6 +140,7 @@ def deploy(
     loaded = load_workflow(directory)
     target = _deploy_target(settings, loaded, options)
     keep = keep_setting(_environment_fields(settings, target), options.keep)
+    policy = choose_policy(options.policy, _environment_fields(settings, target))
     report = DeployReport(loaded.workflow.name, target)
     _warn(report, target_warnings(loaded, target, settings), on_event)
     try:
@@ -146,6 +148,9 @@ def deploy(
             report.warnings.extend(
                 contract_gate(loaded, strict=target.enforcement == "strict", on_event=on_event)
             )
+        if policy is not None:  # the environment's release policy holds for the one-step path too
+            with report.phase("policy"):
+                enforce(policy, render_objects(loaded, target, None), {"contract": raw_contract(loaded)})
         # Secrets are resolved and checked before anything is applied anywhere (dev gate included).
         secrets = None if options.omit_secrets else local_secrets_for(loaded, target, options.secrets_path)
         if secrets is not None:

@@ -35,6 +35,7 @@ class DeployOptions(TargetOptions):
     wait: bool = True
     timeout: float = DEFAULT_DEPLOY_TIMEOUT
     keep: int | None = None  # code versions to retain; None: the environment's ``keep``, else 5
+    policy: Path | None = None  # release policy file; None: the environment's ``policy``
 
 
 @dataclass(frozen=True, kw_only=True)

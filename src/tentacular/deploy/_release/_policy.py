@@ -77,6 +77,14 @@ def load_policy(path: str | Path) -> Policy:
     return Policy(str(file), data)
 
 
+def raw_contract(loaded: Any) -> Any:
+    """The contract block as written in workflow.yaml (what a unit records)."""
+    import yaml
+
+    document = yaml.safe_load(loaded.text) or {}
+    return document.get("contract") if isinstance(document, dict) else None
+
+
 def choose_policy(flag: str | Path | None, environment_fields: Mapping[str, Any] | None) -> Policy | None:
     chosen = flag if flag is not None else (environment_fields or {}).get("policy")
     return load_policy(chosen) if chosen else None
