@@ -55,9 +55,12 @@ def apply_revision(
     )
 
 
-def code_versions(kube: KubeClient, workflow: str, namespace: str) -> tuple[list[CodeVersion], str | None]:
-    """Every retained code ConfigMap of the workflow (legacy ``{wf}-code`` too) and the live one's name."""
-    live = live_code_name(kube.get(DEPLOYMENT, workflow, namespace))
+def code_versions(
+    kube: KubeClient, workflow: str, namespace: str, *, deployment: Mapping[str, Any] | None = None
+) -> tuple[list[CodeVersion], str | None]:
+    """Every retained code ConfigMap of the workflow (legacy ``{wf}-code`` too) and the live one's name;
+    ``deployment``: the live Deployment when the caller just read it (saves a request)."""
+    live = live_code_name(deployment if deployment is not None else kube.get(DEPLOYMENT, workflow, namespace))
     found = kube.list(CONFIG_MAP, namespace, labels=workflow_selector(workflow))
     versions = [
         code_version(cm, live)
@@ -75,9 +78,10 @@ def prune_versions(
     keep: int,
     protect: Iterable[str | None] = (),
     on_action: OnAction = lambda _: None,
+    deployment: Mapping[str, Any] | None = None,
 ) -> list[ObjectAction]:
     """After a successful rollout: delete code ConfigMaps beyond the ``keep`` newest (never the live one)."""
-    versions, live = code_versions(kube, workflow, namespace)
+    versions, live = code_versions(kube, workflow, namespace, deployment=deployment)
     pruned: list[ObjectAction] = []
     for name in to_prune(versions, keep, (live, *protect)):
         if kube.delete(CONFIG_MAP, name, namespace):
@@ -109,7 +113,9 @@ def roll_out(
     )
     deployment = wait_for_rollout(kube, workflow, namespace, timeout=timeout)
     if keep is not None:
-        report.actions.extend(prune_versions(kube, workflow, namespace, keep=keep, on_action=on_action))
+        report.actions.extend(
+            prune_versions(kube, workflow, namespace, keep=keep, on_action=on_action, deployment=deployment)
+        )
     return RevisionResult(report, deployment)
 
 

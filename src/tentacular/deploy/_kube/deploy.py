@@ -119,9 +119,10 @@ def deploy_workflow(
         phase.detail = f"{len(report.apply.changed)} of {len(report.apply.actions)} objects changed"
     if wait or verify:
         with report.phase("wait"):
-            wait_for_rollout(kube, name, namespace, timeout=timeout)
+            rolled = wait_for_rollout(kube, name, namespace, timeout=timeout)
         if keep is not None:
-            report.apply.actions.extend(prune_versions(kube, name, namespace, keep=keep, on_action=show))
+            pruned = prune_versions(kube, name, namespace, keep=keep, on_action=show, deployment=rolled)
+            report.apply.actions.extend(pruned)
     if verify:
         with report.phase("verify") as phase:
             report.execution = trigger_workflow(kube, name, namespace, verify_input or {}, timeout=timeout)
