@@ -317,3 +317,42 @@ def test_plan_of_a_new_unit_shows_the_code_diff(
     actions = {o["object"].split("/")[0]: o["action"] for o in doc["objects"]}
     assert actions["ConfigMap"] == "create" and actions["Deployment"] == "update"
     assert actions["Service"] == "unchanged"
+
+
+def test_failed_verification_is_recorded_and_blocks_promotion(
+    kube: Kube,
+    envs: Environments,
+    pod_logs: Callable[[list[str]], None],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    unit = bundled(tmp_path, capsys, "--digest", DIGEST)
+    assert tntc(capsys, "release", "apply", str(unit), "--env", "dev")[0] == 0
+    kube.patch(
+        "deployments", "repo-digest", {"spec": {"template": {"spec": {"automountServiceAccountToken": True}}}}
+    )
+    pod_logs([json.dumps({"success": False, "errors": {"post": "HTTP 500"}})])
+    code, doc, _ = tntc(capsys, "release", "verify", str(unit), "--env", "dev")
+    assert code == 1 and doc["result"] == "fail", doc
+    failed = {c["name"] for c in doc["checks"] if not c["passed"]}
+    assert "verification run" in failed
+    assert "podLogs" in doc["diagnostics"] and "events" in doc["diagnostics"]
+
+    code, doc, _ = tntc(capsys, "release", "plan", str(unit), "--env", "dev")
+    assert "Deployment/repo-digest: pod automountServiceAccountToken" in doc["risky"], doc["risky"]
+
+    code, doc, _ = tntc(capsys, "release", "promote", str(unit), "--to", "prod")
+    assert code == 1 and doc["error"]["code"] == "release_verify_failed", doc
+    assert "failed verification in dev" in doc["error"]["message"] and "--force" in doc["error"]["hint"]
+    assert kube.objects("deployments", envs.prod) == {}
+    pod_logs([RUN_RESULT])
+    code, doc, _ = tntc(capsys, "release", "promote", str(unit), "--to", "prod", "--force")
+    assert code == 0 and doc["verify"]["result"] == "pass", doc
+    code, doc, _ = tntc(capsys, "release", "show", str(unit))
+    assert [(h["action"], h["result"]) for h in doc["history"]] == [
+        ("apply", "pass"),
+        ("verify", "fail"),
+        ("apply", "pass"),
+        ("verify", "pass"),
+    ]
+    assert doc["history"][1]["diagnostics"]["podLogs"]
