@@ -65,8 +65,8 @@ def show_text(view: dict[str, Any], out: TextIO, *, objects: bool) -> None:
         "Files:\n" + "".join(f"  {f['sha256'][7:19]}  {f['size']:>7}  {f['path']}\n" for f in view["files"])
     )
     out.write("Objects:\n" + "".join(f"  {o['hash'][7:19]}  {o['ref']}\n" for o in view["objects"]))
-    out.write("History:\n")
-    for entry in view["history"] or [{"action": "(none)", "result": "", "at": "", "namespace": ""}]:
+    out.write("History:\n" + ("" if view["history"] else "  (none)\n"))
+    for entry in view["history"]:
         out.write(
             f"  {entry['at']} {entry['action']} {entry.get('result', '')} {entry.get('namespace', '')}\n"
         )

@@ -64,8 +64,17 @@ def is_code_configmap(obj: Mapping[str, Any]) -> bool:
 def deployed_by(kubeconfig_user: str | None, environ: Mapping[str, str] | None = None) -> str:
     """``TNTC_DEPLOYED_BY``, else the kubeconfig user of the context in use, else the OS user."""
     env = os.environ if environ is None else environ
-    chosen = env.get(DEPLOYED_BY_ENV) or kubeconfig_user or env.get("USER") or "unknown"
+    chosen = env.get(DEPLOYED_BY_ENV) or kubeconfig_user or env.get("USER") or _os_user()
     return chosen.strip() or "unknown"
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return "unknown"
 
 
 def now_rfc3339() -> str:

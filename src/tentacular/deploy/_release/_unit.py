@@ -99,6 +99,9 @@ def write_unit(unit: ReleaseUnit, path: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        Path(tmp).chmod(0o666 & ~umask)  # an ordinary file (mkstemp makes it 0600); it holds no secret
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
