@@ -136,3 +136,26 @@ def test_a_secret_hash_depends_on_key_names_not_values() -> None:
 
     assert object_hash(secret("dmFsdWUtb25l")) == object_hash(secret("dmFsdWUtdHdv"))
     assert object_hash(secret("dmFsdWUtb25l")) != object_hash(secret("dmFsdWUtb25l", key="slack"))
+
+
+def test_plan_projection_drift_and_conflicts() -> None:
+    from tentacular.deploy._release._diff import immutable_conflicts, object_entry, project
+
+    live = {
+        "spec": {"replicas": 1, "strategy": {"type": "RollingUpdate"}, "ports": [{"port": 80}, {"port": 81}]}
+    }
+    desired = {"spec": {"replicas": 1, "ports": [{"port": 80}]}}
+    assert project(live, desired) == {"spec": {"replicas": 1, "ports": [{"port": 80}, {"port": 81}]}}
+    deployment = next(o for o in objects("dev") if o["kind"] == "Deployment")
+    moved = {**deployment, "spec": {**deployment["spec"], "selector": {"matchLabels": {"app": "other"}}}}
+    assert immutable_conflicts(deployment, moved) == ["spec.selector is immutable"]
+    code = next(o for o in objects("dev") if o["kind"] == "ConfigMap")
+    assert immutable_conflicts(code, {**code, "data": {"workflow.yaml": "edited"}}) == [
+        "data of an immutable ConfigMap"
+    ]
+    applied = stamped(deployment, None, Stamp("a", "2026-01-01T00:00:00Z", "r"))
+    assert object_entry(deployment, applied)["action"] == "unchanged"
+    edited = {**applied, "spec": {**applied["spec"], "replicas": 4}}
+    entry = object_entry(deployment, edited)
+    assert entry["action"] == "drifted" and "-  replicas: 4" in entry["diff"]
+    assert object_entry(deployment, None)["action"] == "create"
