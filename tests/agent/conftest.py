@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
@@ -18,12 +18,15 @@ TOKEN = "test-token-5c1f"  # a test value, not a secret
 
 
 @asynccontextmanager
-async def stdio_client(cwd: Path) -> AsyncIterator[Any]:
+async def stdio_client(cwd: Path, *, mode: str = "auto", errlog: TextIO | None = None) -> AsyncIterator[Any]:
+    """The SDK's client on `tntc mcp` over stdio; ``mode="legacy"`` opens with initialize."""
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters
+    from mcp.client.stdio import stdio_client as stdio_transport
 
     params = StdioServerParameters(command=TNTC[0], args=[*TNTC[1:], "mcp"], cwd=cwd, env=dict(os.environ))
-    async with Client(params, read_timeout_seconds=120) as client:
+    transport = stdio_transport(params, errlog=errlog or sys.stderr)
+    async with Client(transport, mode=mode, read_timeout_seconds=120) as client:
         yield client
 
 

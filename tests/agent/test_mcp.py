@@ -17,10 +17,12 @@ from tentacular.cli.command_tree import command_tree
 from tests.agent.conftest import TNTC, TOKEN, http_client, stdio_client
 
 
-async def _call(client: Any, tools: dict[str, Any], name: str, arguments: dict[str, Any]) -> Any:
+async def _call(
+    client: Any, tools: dict[str, Any], name: str, arguments: dict[str, Any], **options: Any
+) -> Any:
     """Call a tool after checking the arguments against its advertised schema."""
     jsonschema.Draft202012Validator(tools[name].input_schema).validate(arguments)
-    result = await client.call_tool(name, arguments)
+    result = await client.call_tool(name, arguments, **options)
     envelope = result.structured_content
     assert isinstance(envelope, dict), result
     jsonschema.Draft202012Validator(tools[name].output_schema).validate(envelope)
@@ -48,11 +50,13 @@ async def _lifecycle(client: Any) -> None:
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
         progress.append(message or "")
 
-    tested = await client.call_tool("test", {"target": "hello-flow"}, progress_callback=on_progress)
+    tested = await _call(client, tools, "test", {"target": "hello-flow"}, progress_callback=on_progress)
     assert not tested.is_error, tested.structured_content
     assert tested.structured_content["status"] == "pass"
 
-    ran = await client.call_tool(
+    ran = await _call(
+        client,
+        tools,
         "run",
         {"target": "hello-flow", "local": True, "input": {"who": "agent"}},
         progress_callback=on_progress,

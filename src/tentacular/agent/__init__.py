@@ -34,8 +34,10 @@ __all__ = [
     "WorkspaceReport",
     "catalog_info",
     "catalog_templates",
+    "close_stdio_front",
     "index_catalog",
     "init_workspace",
+    "open_stdio_front",
     "pull_template",
     "serve_mcp",
     "skill_document",
@@ -54,22 +56,55 @@ def serve_mcp(
     token: str | None = None,
 ) -> None:
     """Serve MCP over stdio (default) or streamable HTTP (``http="HOST:PORT"``) until the client leaves."""
-    import anyio
-
-    from tentacular.agent._mcp_http import parse_listen, require_token, serve_http
-    from tentacular.agent._mcp_server import McpSettings, announce, build_server, serve_stdio
+    from tentacular.agent._mcp_http import parse_listen, require_token
 
     listen = parse_listen(http) if http is not None else None
     if listen is not None:
         require_token(listen[0], token)
-    server = build_server(
-        McpSettings(commands=commands, run_in_process=run_in_process, skill=skill, root=root, version=version)
-    )
-    if listen is None:
-        anyio.run(serve_stdio, server)
-        return
-    host, port = listen
-    anyio.run(lambda: serve_http(server, host, port, token=token, announce=announce))
+    front = None
+    if listen is None:  # answer the opening of the session while the SDK loads (see _mcp_replay)
+        from tentacular.agent._mcp_replay import StdioFront
+
+        front = StdioFront.start()
+    try:
+        import anyio
+
+        from tentacular.agent._mcp_server import McpSettings, announce, build_server, serve_stdio
+
+        server = build_server(
+            McpSettings(
+                commands=commands, run_in_process=run_in_process, skill=skill, root=root, version=version
+            )
+        )
+        if front is not None:
+            anyio.run(serve_stdio, server, front)
+            return
+        from tentacular.agent._mcp_http import serve_http
+
+        assert listen is not None
+        host, port = listen
+        anyio.run(lambda: serve_http(server, host, port, token=token, announce=announce))
+    finally:
+        if front is not None:
+            front.close()
+
+
+def open_stdio_front() -> None:
+    """Start answering an MCP stdio session's opening now, before the CLI and the SDK load.
+
+    ``tntc mcp`` (stdio) calls it first thing; :func:`serve_mcp` takes the open front
+    over. If the command never gets there (a usage error), :func:`close_stdio_front`
+    gives stdin and stdout back.
+    """
+    from tentacular.agent._mcp_replay import StdioFront
+
+    StdioFront.start()
+
+
+def close_stdio_front() -> None:
+    from tentacular.agent._mcp_replay import close_front
+
+    close_front()
 
 
 def skill_document(commands: list[CommandSpec]) -> str:

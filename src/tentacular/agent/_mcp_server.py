@@ -2,7 +2,8 @@
 
 Tool calls run the CLI command itself (see ``_invoke``); arguments are checked against the
 tool's schema first, so a malformed call is a protocol error (INVALID_PARAMS) and never
-reaches a command. Imported only by ``tntc mcp``: the SDK costs ~0.5 s to import.
+reaches a command. Imported only by ``tntc mcp``: the SDK costs ~0.6 s to import, which is
+why the stdio front (``_mcp_replay``) answers a session's opening before this module loads.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mcp.shared.exceptions import MCPError
 
 from tentacular.agent._commands import CommandSpec
 from tentacular.agent._invoke import InProcessRunner, invoke
+from tentacular.agent._mcp_replay import StdioFront
 from tentacular.agent._resources import WORKFLOW_PREFIX, WORKFLOW_TEMPLATES, list_resources, read_resource
 from tentacular.agent._tools import ENVELOPE_SCHEMA, ToolInputError, ToolSpec, tool_specs
 from tentacular.errors import TentacularError
@@ -47,7 +49,7 @@ class McpSettings:
 
 def build_server(settings: McpSettings) -> Server[Any]:
     tools = {tool.name: tool for tool in tool_specs(settings.commands)}
-    validators = {name: jsonschema.Draft202012Validator(t.input_schema) for name, t in tools.items()}
+    validators: dict[str, jsonschema.Draft202012Validator] = {}  # made on a tool's first call
     listed = [_tool_model(tool) for tool in tools.values()]
 
     async def on_list_tools(
@@ -64,7 +66,10 @@ def build_server(settings: McpSettings) -> Server[Any]:
                 types.INVALID_PARAMS, f"Unknown tool: {params.name}", data={"tools": sorted(tools)}
             )
         arguments = params.arguments or {}
-        problems = sorted(validators[tool.name].iter_errors(arguments), key=lambda e: list(e.path))
+        validator = validators.get(tool.name)
+        if validator is None:
+            validator = validators[tool.name] = jsonschema.Draft202012Validator(tool.input_schema)
+        problems = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
         if problems:
             details = [_describe(problem) for problem in problems]
             raise MCPError(
@@ -176,10 +181,14 @@ def _result(envelope: dict[str, Any]) -> types.CallToolResult:
     )
 
 
-async def serve_stdio(server: Server[Any]) -> None:
+async def serve_stdio(server: Server[Any], front: StdioFront) -> None:
+    """The SDK's stdio transport, reading and writing through the front (which owns fd 0 and 1)."""
+    import anyio
     from mcp.server.stdio import stdio_server
 
-    async with stdio_server() as (read_stream, write_stream):
+    stdin = anyio.wrap_file(front.sdk_input)
+    stdout = anyio.wrap_file(front.sdk_output)  # type: ignore[arg-type]  # a text sink, not a real file
+    async with stdio_server(stdin=stdin, stdout=stdout) as (read_stream, write_stream):
         await server.run(read_stream, write_stream, server.create_initialization_options())
 
 

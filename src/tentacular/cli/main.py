@@ -107,6 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     if "--version" in args and _command_name(args) == "tntc":
         args = [a for a in args if a != "--version"] + ["version"]  # `tntc --version` = `tntc version`
+    mcp_stdio = _is_mcp_stdio(args)
+    if mcp_stdio:  # answer the session's opening while Typer, the CLI and the SDK load
+        from tentacular.agent import open_stdio_front
+
+        open_stdio_front()
     import typer
     from typer._click import exceptions as click_exceptions
 
@@ -115,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     options = GlobalOptions(output=_output_format(args), debug="--debug" in args)
     try:
-        result = app(args=args, prog_name="tntc", standalone_mode=False)
+        result = _run(app, args, mcp_stdio)
     except TentacularError as error:
         if options.debug:
             traceback.print_exc()
@@ -148,6 +153,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return emit_error(options, _real_command(args), internal)
     return int(result) if isinstance(result, int) else 0
+
+
+def _is_mcp_stdio(args: Sequence[str]) -> bool:
+    """`tntc mcp` serving stdio (not --http, not asking for help)."""
+    if _command_path(args)[:1] != ["mcp"]:
+        return False
+    return not any(a in ("-h", "--help") or a.split("=", 1)[0] == "--http" for a in args)
+
+
+def _run(app: Any, args: list[str], mcp_stdio: bool) -> Any:
+    try:
+        return app(args=args, prog_name="tntc", standalone_mode=False)
+    finally:
+        if mcp_stdio:  # stdout is the wire again before any error is rendered
+            from tentacular.agent import close_stdio_front
+
+            close_stdio_front()
 
 
 def run() -> None:  # pragma: no cover - console script shim
