@@ -20,11 +20,14 @@ NOT_TOOLS: dict[str, str] = {
     "mcp": "is this server",
 }
 # They change or delete what runs in a cluster.
-DESTRUCTIVE = frozenset({"deploy", "undeploy", "rollback", "secrets_sync"})
+DESTRUCTIVE = frozenset(
+    {"deploy", "undeploy", "rollback", "secrets_sync", "release_apply", "release_promote"}
+)
 # They only read: files, the cluster, or the catalog.
 READ_ONLY = frozenset(
     {"version", "validate", "schema", "status", "list", "logs", "audit", "skill"}
     | {"catalog_list", "catalog_search", "catalog_info", "secrets_check", "secrets_diff"}
+    | {"versions", "release_plan", "release_show"}
 )
 # They run node code. The runtime guard (and later the kernel layer) is installed into the
 # process that runs nodes and cannot be removed again, so these never run inside the server.
