@@ -29,7 +29,7 @@ from tentacular.engine import _hardening
 from tentacular.engine._guard_files import FileRules, fd_path, python_read_paths
 from tentacular.engine._guard_network import NetworkRules, listener_grants
 from tentacular.engine._secrets import CLUSTER_SECRETS_DIR
-from tentacular.engine._triggers._settings import nats_grants
+from tentacular.engine._triggers._settings import nats_grants, preload_signer
 from tentacular.errors import GuardViolation, TentacularError
 from tentacular.spec._policy import HostGrant, RuntimePolicy, runtime_policy
 
@@ -377,6 +377,7 @@ def install_for(prepared: PreparedEngine, *, hot_reload: bool = False) -> Runtim
         extra_hosts = listener_grants(str(host), int(port))
     extra_hosts.extend(prepared.services.telemetry.collector_grants())  # the OTLP exporter's threads
     extra_hosts += nats_grants(prepared.loaded.workflow)  # queue triggers: the engine's own NATS link
+    preload_signer(prepared.loaded.workflow, prepared.services.secrets)  # NKEY/creds: native code
     log = prepared.services.log
     policy = policy_for(prepared.loaded.workflow, directory)
     guard = RuntimeGuard(

@@ -73,6 +73,20 @@ def nats_settings(workflow: Workflow, secrets: Mapping[str, Mapping[str, Any]]) 
     return NatsSettings(nats_endpoint(workflow), auth_options(values), ca if isinstance(ca, str) else None)
 
 
+def preload_signer(workflow: Workflow, secrets: Mapping[str, Mapping[str, Any]]) -> None:
+    """Load the NKEY signer now if the ``nats`` secret needs it (``nkey`` or ``creds``).
+
+    nats-py imports ``nkeys`` (PyNaCl, native code through cffi) when it first connects,
+    which is after the runtime guard is installed, and the guard refuses to load FFI
+    for anyone. Loaded here, before the guard, like the engine's other own modules.
+    """
+    if not needs_nats(workflow):
+        return
+    values = secrets.get(NATS_SECRET) or {}
+    if isinstance(values.get("nkey"), str) or isinstance(values.get("creds"), str):
+        import nkeys  # type: ignore[import-untyped]  # noqa: F401
+
+
 def nats_grants(workflow: Workflow) -> list[HostGrant]:
     """What the runtime guard must let the engine itself reach: its NATS server."""
     if not needs_nats(workflow):
