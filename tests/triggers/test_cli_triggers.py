@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -18,6 +19,7 @@ import pytest
 import yaml
 
 from tentacular.cli.main import main
+from tests.processes import ServingProcess, json_log_env
 
 from .conftest import WAIT, Engine, NatsServer, write_flow
 
@@ -103,3 +105,42 @@ def test_dev_serves_webhooks_and_queues_and_prints_the_webhook_url(
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_dev_says_a_restart_is_needed_when_the_triggers_change(tmp_path: Path) -> None:
+    flow = write_flow(
+        tmp_path,
+        name="dev-reload",
+        triggers=[
+            {"type": "manual"},
+            {"type": "webhook", "name": "gh", "provider": "github", "event": "push"},
+        ],
+        node=ECHO,
+    )
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text(yaml.safe_dump({"github": {"webhook_secret": "dev-secret-456"}}))
+    tntc = str(Path(sys.executable).parent / "tntc")
+    dev = ServingProcess(
+        [tntc, "dev", str(flow), "-p", "0", "--secrets", str(secrets)], env=json_log_env(), wait=WAIT
+    )
+    try:
+        dev.wait_for_line(lambda m: m.startswith("Watching "), parsed=True)
+        spec = yaml.safe_load((flow / "workflow.yaml").read_text())
+        for attempt in range(10):  # the watcher may start a moment after it says so: edit until seen
+            spec["config"]["greeting"] = f"hi {attempt}"  # not a trigger change: a plain reload
+            mark = len(dev.messages())
+            (flow / "workflow.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+            with contextlib.suppress(AssertionError):
+                dev.wait_for_line(lambda m: m.startswith("Reloaded:"), mark, timeout=3, parsed=True)
+                break
+        assert not any("Triggers changed" in m for m in dev.messages())
+
+        spec["triggers"] = [{"type": "manual"}, {"type": "cron", "name": "nightly", "schedule": "0 2 * * *"}]
+        (flow / "workflow.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+        warning = dev.wait_for_line(lambda m: "Triggers changed" in m, parsed=True)
+        assert "added cron nightly 0 2 * * *" in warning and "removed webhook gh" in warning
+        assert "restart tntc dev to apply them" in warning
+        run = httpx.post(dev.url + "/run", json={"a": 1}, timeout=20).json()
+        assert run["success"], run  # the reloaded workflow serves
+    finally:
+        dev.stop(timeout=30)

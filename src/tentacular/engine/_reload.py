@@ -6,6 +6,11 @@ one in a single assignment, so runs in flight finish on the code they started
 with. A broken edit is reported and the previous revision keeps serving. Secrets are
 resolved once at start (providers may be remote), so a change to ``.secrets.yaml`` or
 ``.secrets/`` is reported with "restart tntc dev" instead of being half-applied.
+
+Event triggers (cron, queue, webhook) and the NATS connection are set up once at start,
+together with the runtime guard's and the kernel layer's grants for them, so a reload
+does not change them: when workflow.yaml's triggers or NATS settings change, the reload
+says which and that `tntc dev` must be restarted to apply them.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from tentacular.engine._core import WorkflowEngine
 from tentacular.engine._logs import LogSink
 from tentacular.errors import TentacularError
+from tentacular.spec import Workflow
 
 WATCHED_SUFFIXES = (".py", ".ts", ".js", ".yaml", ".yml", ".json")
 DEBOUNCE_MS = 200
@@ -53,6 +59,7 @@ def reload_now(engine: WorkflowEngine, log: LogSink, changed: list[str] | None =
     if changed:
         log.engine("info", f"Files changed: {', '.join(changed)}")
     log.engine("info", "Reloading...")
+    before = engine.revision.workflow
     try:
         revision = engine.reload()
     except TentacularError as exc:
@@ -69,7 +76,41 @@ def reload_now(engine: WorkflowEngine, log: LogSink, changed: list[str] | None =
     follow_reload(revision.workflow, str(revision.directory.resolve()))
     dag = revision.dag
     log.engine("info", f"Reloaded: {len(dag.nodes)} node(s), {len(dag.stages)} stage(s)")
+    changes = trigger_changes(before, revision.workflow)
+    if changes:
+        log.engine(
+            "warning",
+            f"Triggers changed ({'; '.join(changes)}): restart tntc dev to apply them; "
+            "until then the triggers it started with keep running",
+        )
     return True
+
+
+def trigger_changes(before: Workflow, after: Workflow) -> list[str]:
+    """What a reload leaves as it was: added or removed event triggers, changed NATS settings."""
+    old, new = _event_triggers(before), _event_triggers(after)
+    changes = [f"added {label}" for key, label in new.items() if key not in old]
+    changes += [f"removed {label}" for key, label in old.items() if key not in new]
+    nats_before = {k: v for k, v in before.config.as_mapping().items() if k.startswith("nats_")}
+    nats_after = {k: v for k, v in after.config.as_mapping().items() if k.startswith("nats_")}
+    if nats_before != nats_after:
+        changes.append("NATS settings (config.nats_*)")
+    return changes
+
+
+def _event_triggers(workflow: Workflow) -> dict[str, str]:
+    """Each non-manual trigger by its full settings, with a short label."""
+    import json
+
+    found: dict[str, str] = {}
+    for trigger in workflow.triggers:
+        if trigger.type == "manual":
+            continue
+        settings = trigger.model_dump(mode="json", exclude_none=True)
+        detail = settings.get("schedule") or settings.get("subject") or settings.get("path") or ""
+        name = f" {trigger.name}" if trigger.name else ""
+        found[json.dumps(settings, sort_keys=True)] = f"{trigger.type}{name} {detail}".strip()
+    return found
 
 
 async def watch_and_reload(
