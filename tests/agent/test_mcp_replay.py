@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from tentacular.agent._mcp_replay import Conversation, cache_file, fingerprint
+from tentacular.agent._mcp_replay import KEPT_RECORDINGS, Conversation, Recording, cache_file, fingerprint
 from tentacular.agent._tools import NOT_TOOLS
 from tentacular.cli.command_tree import command_tree
 from tests.agent.conftest import stdio_client
 
-pytestmark = pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 discover, initialize
+ERAS = pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 discover; initialize
 
 
 def _recording() -> dict[str, Any]:
@@ -37,6 +37,7 @@ async def _session(tmp_path: Path, mode: str, errlog: Path) -> tuple[list[Any], 
     return tools, validated.structured_content
 
 
+@ERAS
 async def test_a_warm_start_answers_what_the_sdk_answered(tmp_path: Path, mode: str) -> None:
     errlog = tmp_path / "server.err"
     cold_tools, cold_call = await _session(tmp_path, mode, errlog)
@@ -50,6 +51,7 @@ async def test_a_warm_start_answers_what_the_sdk_answered(tmp_path: Path, mode: 
     assert "stale" not in errlog.read_text()
 
 
+@ERAS
 async def test_a_stale_recording_is_replayed_once_then_corrected(tmp_path: Path, mode: str) -> None:
     errlog = tmp_path / "server.err"
     await _session(tmp_path, mode, errlog)
@@ -67,7 +69,7 @@ async def test_a_stale_recording_is_replayed_once_then_corrected(tmp_path: Path,
     assert _recording()[key]["tools"][0]["description"] == corrected[0].description
 
 
-def test_only_the_opening_of_a_conversation_is_keyed(mode: str) -> None:
+def test_only_the_opening_of_a_conversation_is_keyed() -> None:
     legacy = Conversation()
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25"}}
     tools = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
@@ -92,7 +94,7 @@ def test_only_the_opening_of_a_conversation_is_keyed(mode: str) -> None:
     assert stranger.key(init) is None
 
 
-def test_the_fingerprint_follows_the_tntc_sources(mode: str) -> None:
+def test_the_fingerprint_follows_the_tntc_sources() -> None:
     import tentacular.agent._tools as module
 
     source = Path(module.__file__)
@@ -104,3 +106,14 @@ def test_the_fingerprint_follows_the_tntc_sources(mode: str) -> None:
     finally:
         os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert fingerprint() == before
+
+
+def test_old_recordings_are_pruned(tmp_path: Path) -> None:
+    for index in range(KEPT_RECORDINGS + 3):
+        old = tmp_path / f"old{index}.json"
+        old.write_text("{}")
+        os.utime(old, (1_000_000 + index, 1_000_000 + index))
+    Recording(tmp_path / "current.json").put("key", {"tools": []})
+    kept = {p.name for p in tmp_path.glob("*.json")}
+    assert len(kept) == KEPT_RECORDINGS and "current.json" in kept
+    assert "old0.json" not in kept and f"old{KEPT_RECORDINGS + 2}.json" in kept

@@ -107,9 +107,23 @@ class Recording:
             text = json.dumps({"format": CACHE_FORMAT, "results": self.results}, sort_keys=True)
         with contextlib.suppress(OSError):  # a cache that cannot be written only costs speed
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            fresh = not self.path.exists()
             scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}")
             scratch.write_text(text, encoding="utf-8")
             scratch.replace(self.path)
+            if fresh:
+                _prune(self.path.parent)
+
+
+KEPT_RECORDINGS = 8  # other tntc versions or checkouts sharing this home keep theirs
+
+
+def _prune(directory: Path) -> None:
+    """Keep the newest recordings only: every source edit in a checkout makes a new one."""
+    recordings = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in recordings[KEPT_RECORDINGS:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
 
 
 def _canonical(value: Any) -> str:
