@@ -96,9 +96,9 @@ def open_stdio_front() -> None:
     over. If the command never gets there (a usage error), :func:`close_stdio_front`
     gives stdin and stdout back.
     """
-    from tentacular.agent._mcp_replay import StdioFront
+    from tentacular.agent._mcp_replay import OPENING_WAIT, StdioFront
 
-    StdioFront.start()
+    StdioFront.start().wait_for_opening(OPENING_WAIT)
 
 
 def close_stdio_front() -> None:

@@ -33,6 +33,7 @@ RECORDED_METHODS = frozenset({"initialize", "server/discover", "tools/list"})
 MODERN_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"  # the 2026-07-28 request envelope
 HOME_ENV = "TENTACULAR_HOME"  # as tentacular.deploy._settings.tentacular_home (too heavy to import here)
 CACHE_FORMAT = "1"
+OPENING_WAIT = 1.0  # seconds the start-up waits for a client's opening before loading the SDK anyway
 
 
 def cache_file(home: Path | None = None) -> Path:
@@ -214,6 +215,7 @@ class StdioFront:
         to_sdk_read, self._to_sdk = os.pipe()
         self.sdk_input = os.fdopen(to_sdk_read, "r", encoding="utf-8", errors="replace")
         self.sdk_output = _SdkOutput(self)
+        self.opening_over = threading.Event()
         self._reader = threading.Thread(target=self._pump, name="mcp-front", daemon=True)
         self._reader.start()
 
@@ -235,6 +237,7 @@ class StdioFront:
         except OSError:
             pass
         finally:
+            self.opening_over.set()
             with contextlib.suppress(OSError):
                 os.close(self._to_sdk)
 
@@ -242,19 +245,32 @@ class StdioFront:
         try:
             message = json.loads(line)
         except ValueError:
-            self.conversation.key(None)
-            return
+            message = None
         key = self.conversation.key(message)
         if key is None:
+            if not self.conversation.open:
+                self.opening_over.set()
             return
         request_id = _canonical(message["id"])
         self._keys[request_id] = key
         result = self.recording.get(key)
-        if result is not None:
-            self._sent[request_id] = result
-            answer = {"jsonrpc": "2.0", "id": message["id"], "result": result}
-            self.send(json.dumps(answer, separators=(",", ":"), ensure_ascii=False) + "\n")
-            self.replayed += 1
+        if result is None:  # not recorded: the SDK answers, so let it load
+            self.opening_over.set()
+            return
+        self._sent[request_id] = result
+        answer = {"jsonrpc": "2.0", "id": message["id"], "result": result}
+        self.send(json.dumps(answer, separators=(",", ":"), ensure_ascii=False) + "\n")
+        self.replayed += 1
+        if message.get("method") == "tools/list":
+            self.opening_over.set()
+
+    def wait_for_opening(self, timeout: float) -> None:
+        """Block until the opening is answered or handed to the SDK (at most ``timeout`` s).
+
+        While the front replays, importing Typer and the SDK in the main thread would only
+        compete with it for the interpreter; the opening takes milliseconds.
+        """
+        self.opening_over.wait(timeout)
 
     def send(self, text: str) -> None:
         with self._write_lock:
