@@ -175,7 +175,7 @@ def test_tntc_run_local_shows_totals_and_json_usage(make_flow: WorkflowWriter) -
         )
         doc_run = tntc("-o", "json", "run", "--local", str(flow))
         text_run = tntc("run", "--local", str(flow))
-    assert doc_run.code == 0, doc_run.err
+    assert doc_run.code == 0, doc_run.err + doc_run.out
     import json
 
     doc = json.loads(doc_run.out)

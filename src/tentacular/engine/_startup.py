@@ -81,6 +81,10 @@ def prepare(
         http=SharedHttpClient(timeout=loaded.workflow.config.timeout_seconds),
         telemetry=observability,
     )
+    if loaded.workflow.contract is not None and loaded.workflow.contract.dependencies:
+        # Import httpx and build the client now: on a first fetch the import (~0.2-0.5 s without
+        # bytecode caches) would hold the event loop inside the node and trip the loop watchdog.
+        services.http.warm()
     listener = bind_listener(*listen) if listen is not None else None
     return PreparedEngine(loaded, dag, secrets, services, listener)
 

@@ -37,7 +37,11 @@ class ClientSpans:
             url = redact(url)
         port = frame.get("port")
         span = tracing.start_client(
-            str(frame.get("method", "GET")), url, str(frame.get("host", "")), int(port) if port else None
+            str(frame.get("method", "GET")),
+            url,
+            str(frame.get("host", "")),
+            int(port) if port else None,
+            parent=self._observability.current_span() if self._observability is not None else None,
         )
         headers: dict[str, str] = {}
         tracing.inject(span, headers)

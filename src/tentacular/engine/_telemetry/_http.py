@@ -40,7 +40,13 @@ class InstrumentedTransport(httpx.AsyncBaseTransport):
             redact = observability.redact
             if redact is not None:
                 url = redact(url)
-            span = tracing.start_client(request.method, url, request.url.host, request.url.port)
+            span = tracing.start_client(
+                request.method,
+                url,
+                request.url.host,
+                request.url.port,
+                parent=probe if probe is not None and probe.traced else None,
+            )
             tracing.inject(span, request.headers)
         try:
             response = await self._inner.handle_async_request(request)

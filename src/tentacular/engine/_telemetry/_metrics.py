@@ -4,7 +4,7 @@ Recording is a dictionary update under no lock (the event loop is single-threade
 the few calls from other threads add to integers, which the GIL keeps whole), so the
 always-on metrics cost a run next to nothing. ``prometheus_client`` is imported only
 when ``/metrics`` is scraped; when an OTLP exporter is configured every recording is
-also forwarded to OpenTelemetry instruments (``OtelMetricsSink``) and exported from there.
+also sent to the collector every 15 s (``_export``, cumulative since start).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 Kind = Literal["counter", "histogram", "gauge"]
 Labels = tuple[str, ...]
@@ -103,18 +103,12 @@ class _Histogram:
     count: int = 0
 
 
-class MetricsSink(Protocol):
-    def add(self, metric: MetricDef, labels: Labels, value: float) -> None: ...
-    def observe(self, metric: MetricDef, labels: Labels, value: float) -> None: ...
-
-
 @dataclass
 class EngineMetrics:
-    """Every metric of one engine process; ``sinks`` receive each recording too (OpenTelemetry)."""
+    """Every metric of one engine process (the OTLP exporter reads them from here too)."""
 
     values: dict[str, dict[Labels, float]] = field(default_factory=dict)
     histograms: dict[str, dict[Labels, _Histogram]] = field(default_factory=dict)
-    sinks: list[MetricsSink] = field(default_factory=list)
     extra_collectors: list[Callable[[], Iterator[tuple[MetricDef, Labels, float]]]] = field(
         default_factory=list
     )
@@ -122,8 +116,6 @@ class EngineMetrics:
     def add(self, metric: MetricDef, labels: Labels, value: float = 1.0) -> None:
         series = self.values.setdefault(metric.name, {})
         series[labels] = series.get(labels, 0.0) + value
-        for sink in self.sinks:
-            sink.add(metric, labels, value)
 
     def observe(self, metric: MetricDef, labels: Labels, value: float) -> None:
         series = self.histograms.setdefault(metric.name, {})
@@ -133,14 +125,21 @@ class EngineMetrics:
         histogram.counts[bisect.bisect_left(metric.buckets, value)] += 1
         histogram.total += value
         histogram.count += 1
-        for sink in self.sinks:
-            sink.observe(metric, labels, value)
 
     def value(self, metric: MetricDef, labels: Labels) -> float:
         return self.values.get(metric.name, {}).get(labels, 0.0)
 
     def series(self, metric: MetricDef) -> dict[Labels, float]:
         return dict(self.values.get(metric.name, {}))
+
+    def collected_extra(self) -> dict[str, dict[Labels, float]]:
+        """The series of ``extra_collectors`` (counters kept elsewhere), summed by labels."""
+        extra: dict[str, dict[Labels, float]] = {}
+        for source in self.extra_collectors:
+            for metric, labels, value in source():
+                series = extra.setdefault(metric.name, {})
+                series[labels] = series.get(labels, 0.0) + value
+        return extra
 
     def trigger_event(self, workflow: str, trigger: str, outcome: str) -> None:
         """For queue and webhook triggers: one message or request received and how it ended."""
@@ -186,11 +185,7 @@ class _Collector:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
         metrics = self._metrics
-        extra: dict[str, dict[Labels, float]] = {}
-        for source in metrics.extra_collectors:
-            for metric, labels, value in source():
-                series = extra.setdefault(metric.name, {})
-                series[labels] = series.get(labels, 0.0) + value
+        extra = metrics.collected_extra()
         for metric in CATALOGUE:
             names = list(metric.labels)
             if metric.kind == "histogram":

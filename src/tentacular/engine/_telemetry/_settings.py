@@ -31,6 +31,9 @@ class TelemetrySettings:
     service_version: str = ""
     export_timeout: float = DEFAULT_EXPORT_TIMEOUT
     export_metrics: bool = True
+    env_resource_attributes: Mapping[str, str] = field(default_factory=dict)
+    traces_headers: Mapping[str, str] = field(default_factory=dict)
+    metrics_headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def enabled(self) -> bool:
@@ -47,6 +50,18 @@ class TelemetrySettings:
         if self.metrics_endpoint_override:
             return self.metrics_endpoint_override
         return (self.endpoint or "http://localhost:4318").rstrip("/") + "/v1/metrics"
+
+    def resource(self) -> dict[str, Any]:
+        """Resource attributes: ours, then workflow.yaml's, then ``OTEL_RESOURCE_ATTRIBUTES`` (which wins)."""
+        attributes: dict[str, Any] = {
+            "service.version": self.service_version,
+            "telemetry.sdk.name": "tentacular",
+            "telemetry.sdk.language": "python",
+        }
+        attributes.update(self.resource_attributes)
+        attributes.update(self.env_resource_attributes)
+        attributes["service.name"] = self.service_name
+        return attributes
 
     def endpoints(self) -> list[str]:
         """Every collector URL the exporter threads connect to (for the runtime guard)."""
@@ -82,6 +97,23 @@ def _env_endpoint(env: Mapping[str, str], name: str) -> str | None:
             f"{name}={raw!r} {exc}", hint="e.g. http://otel-collector.monitoring:4318"
         ) from None
     return raw
+
+
+def _env_pairs(env: Mapping[str, str], name: str) -> dict[str, str]:
+    """``key=value,key2=value2`` (values percent-decoded), as the OTLP exporter variables are written."""
+    from urllib.parse import unquote
+
+    pairs: dict[str, str] = {}
+    for item in env.get(name, "").split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise TelemetryConfigError(
+                f"{name}: {item.strip()[:40]!r} is not key=value", hint="e.g. api-key=abc,team=ops"
+            )
+        pairs[unquote(key.strip())] = unquote(value.strip())
+    return pairs
 
 
 def resolve_settings(
@@ -124,6 +156,8 @@ def resolve_settings(
         ratio = from_env
     timeout = _env_float(env, "OTEL_EXPORTER_OTLP_TIMEOUT", 0.0, 600_000.0)
     metrics_exporter = env.get("OTEL_METRICS_EXPORTER", "").strip().lower()
+    headers = _env_pairs(env, "OTEL_EXPORTER_OTLP_HEADERS")
+    resource_env = _env_pairs(env, "OTEL_RESOURCE_ATTRIBUTES")
     return TelemetrySettings(
         exporter=exporter,
         endpoint=endpoint,
@@ -131,8 +165,11 @@ def resolve_settings(
         metrics_endpoint_override=metrics_url,
         sampling_ratio=ratio,
         resource_attributes=dict(spec.resource_attributes),
-        service_name=env.get("OTEL_SERVICE_NAME") or name,
+        service_name=env.get("OTEL_SERVICE_NAME") or resource_env.get("service.name") or name,
         service_version=version,
         export_timeout=DEFAULT_EXPORT_TIMEOUT if timeout is None else timeout / 1000.0,
         export_metrics=metrics_exporter != "none",
+        env_resource_attributes=resource_env,
+        traces_headers={**headers, **_env_pairs(env, "OTEL_EXPORTER_OTLP_TRACES_HEADERS")},
+        metrics_headers={**headers, **_env_pairs(env, "OTEL_EXPORTER_OTLP_METRICS_HEADERS")},
     )

@@ -1,0 +1,320 @@
+"""One run's telemetry: ``RunScope`` (the executor's observer) and one ``AttemptProbe`` per node attempt.
+
+Both are span records (``invoke_workflow`` and ``execute_node``) when tracing is on:
+they get ids and times in place, no separate span object, and their attributes are
+encoded from their own fields (``_wire``). With tracing off they only update the
+always-on metrics and collect usage records.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar, Token
+from typing import TYPE_CHECKING, Any
+
+from tentacular.engine._telemetry import _wire
+from tentacular.engine._telemetry._metrics import (
+    GUARD_REFUSALS,
+    LLM_CALLS,
+    LLM_COST,
+    NODE_DURATION,
+    NODE_RETRIES,
+    NODE_TIMEOUTS,
+    RUN_DURATION,
+    RUNS,
+    RUNS_IN_FLIGHT,
+    TOKENS,
+)
+from tentacular.engine._telemetry._spans import (
+    CURRENT_SPAN,
+    INTERNAL,
+    SpanRecord,
+    now_ns,
+    record_exception,
+    run_kind,
+)
+from tentacular.engine._telemetry._usage import RunUsage, UsageRecord
+
+if TYPE_CHECKING:
+    from tentacular.engine._telemetry import Observability
+
+CURRENT_ATTEMPT: ContextVar[AttemptProbe | None] = ContextVar("tentacular_attempt", default=None)
+
+
+def guard_refusal_kind(error: BaseException) -> str | None:
+    """``network``/``file``/``process``/``ffi``/``other`` when ``error`` is (or wraps) a guard refusal."""
+    from tentacular.engine._executor import wrapped_guard_refusal
+
+    message = wrapped_guard_refusal(error)
+    if message is None:
+        return None
+    if "starting a process" in message:
+        return "process"
+    if "native code" in message:
+        return "ffi"
+    if "nodes may read" in message or "nodes may write" in message:
+        return "file"
+    if "contract.dependencies" in message or "socket" in message or "lookup" in message:
+        return "network"
+    return "other"
+
+
+def genai_attributes(records: list[UsageRecord]) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        "gen_ai.usage.input_tokens": sum(r.input_tokens for r in records),
+        "gen_ai.usage.output_tokens": sum(r.output_tokens for r in records),
+    }
+    models = sorted({r.model for r in records})
+    providers = sorted({r.provider for r in records if r.provider})
+    attributes["gen_ai.response.model"] = models[0] if len(models) == 1 else ",".join(models)
+    if providers:
+        attributes["gen_ai.provider.name"] = providers[0] if len(providers) == 1 else ",".join(providers)
+        attributes["gen_ai.system"] = attributes["gen_ai.provider.name"]
+    cost = [r.cost for r in records if r.cost is not None]
+    if cost:
+        attributes["tentacular.llm.cost"] = sum(cost)
+    return attributes
+
+
+class AttemptProbe(SpanRecord):
+    """One node attempt: its duration, usage records and (tracing on) its ``execute_node`` span."""
+
+    __slots__ = (
+        "_var_token",
+        "attempt",
+        "duration",
+        "ended",
+        "extra",
+        "node",
+        "outcome",
+        "records",
+        "scope",
+        "started",
+        "traced",
+    )
+    name = "execute_node"
+    kind = INTERNAL
+
+    def __init__(self, scope: RunScope, node: str, attempt: int) -> None:
+        self.scope = scope
+        self.node = node
+        self.attempt = attempt
+        self.records: list[UsageRecord] | None = None
+        self.ended = False
+        self.traced = scope.traced
+        if attempt:
+            scope.observability.metrics.add(NODE_RETRIES, (scope.workflow, node))
+        if self.traced:
+            self.extra: dict[str, Any] | None = None
+            self.begin(scope.trace_id, scope.span_id, scope.sampled, scope.trace_state)
+        self._var_token = CURRENT_ATTEMPT.set(self)
+        self.started = time.perf_counter()
+
+    def report(self, record: UsageRecord) -> None:
+        """A usage record from ``ctx.usage`` or from a recognised LLM response."""
+        if self.ended:
+            return  # a timed-out thread reporting late: its attempt is already accounted
+        if self.records is None:
+            self.records = []
+        self.records.append(record)
+
+    def end(self, outcome: str, error: BaseException | None, message: str | None) -> None:
+        duration = time.perf_counter() - self.started
+        self.ended = True
+        CURRENT_ATTEMPT.reset(self._var_token)
+        scope = self.scope
+        observability = scope.observability
+        metrics = observability.metrics
+        workflow = scope.workflow
+        metrics.observe(NODE_DURATION, (workflow, self.node, outcome), duration)
+        if outcome == "timeout":
+            metrics.add(NODE_TIMEOUTS, (workflow, self.node))
+        if error is not None:
+            kind = guard_refusal_kind(error)
+            if kind is not None:
+                metrics.add(GUARD_REFUSALS, (workflow, kind))
+        records = self._settled_records()
+        for record in records:
+            scope.add_usage(self.node, record)
+        if self.traced:
+            self.end_ns = now_ns()
+            self.duration = duration
+            self.outcome = outcome
+            if records:
+                self.extra = genai_attributes(records)
+            if outcome != "ok":
+                self._failed(outcome, error, message, observability.redact)
+            if self.sampled:
+                tracing = observability.tracing
+                assert tracing is not None
+                tracing.submit(self)
+
+    def _failed(self, outcome: str, error: BaseException | None, message: str | None, redact: Any) -> None:
+        if outcome == "timeout" and message:
+            self.add_event("timeout", {"message": message})
+        if error is not None:
+            record_exception(self, error, redact)
+        if outcome == "cancelled":
+            self.add_event("cancelled")
+        else:
+            self.set_error(message or outcome)
+
+    def _settled_records(self) -> list[UsageRecord]:
+        records = self.records
+        if not records:
+            return []
+        explicit = [r for r in records if r.source != "recognised"]
+        return explicit if explicit else records
+
+    def attribute_map(self) -> dict[str, Any]:
+        scope = self.scope
+        attributes: dict[str, Any] = {
+            "tentacular.workflow.name": scope.workflow,
+            "tentacular.node.name": self.node,
+            "tentacular.node.attempt": self.attempt + 1,
+            "tentacular.run.id": scope.run_id,
+            "tentacular.node.duration_ms": round(self.duration * 1000, 3),
+            "tentacular.node.outcome": self.outcome,
+        }
+        if self.extra:
+            attributes.update(self.extra)
+        return attributes
+
+    def wire_attributes(self) -> bytes:
+        scope = self.scope
+        encoded = (
+            _wire.constant_attributes(
+                ("tentacular.workflow.name", scope.workflow),
+                ("tentacular.node.name", self.node),
+                ("tentacular.node.attempt", self.attempt + 1),
+                ("tentacular.node.outcome", self.outcome),
+            )
+            + _wire.attribute(9, "tentacular.run.id", scope.run_id)
+            + _wire.float_attribute("tentacular.node.duration_ms", round(self.duration * 1000, 3))
+        )
+        if self.extra:
+            encoded += _wire.attributes(9, self.extra)
+        return encoded
+
+
+class RunScope(SpanRecord):
+    """One run: run metrics, the usage block and (tracing on) the ``invoke_workflow`` span."""
+
+    __slots__ = (
+        "_started",
+        "_token",
+        "cancelled",
+        "duration",
+        "extra",
+        "kind",
+        "observability",
+        "outcome",
+        "run_id",
+        "traced",
+        "trigger",
+        "usage",
+        "version",
+        "workflow",
+    )
+    name = "invoke_workflow"
+
+    def __init__(
+        self,
+        observability: Observability,
+        *,
+        workflow: str,
+        version: str,
+        run_id: str,
+        trigger: str,
+        carrier: Mapping[str, str] | None,
+    ) -> None:
+        self.observability = observability
+        self.workflow = workflow
+        self.version = version
+        self.run_id = run_id
+        self.trigger = trigger
+        self.usage = RunUsage()
+        observability.metrics.add(RUNS_IN_FLIGHT, (workflow,))
+        tracing = observability.tracing
+        self.traced = tracing is not None
+        if tracing is not None:
+            self.cancelled: list[str] | None = None
+            self.extra: dict[str, Any] | None = None
+            self.kind = run_kind(trigger, remote=tracing.begin_run(self, carrier))
+            self._token: Token[SpanRecord | None] = CURRENT_SPAN.set(self)
+        self._started = time.perf_counter()
+
+    def attempt(self, node: str, attempt: int) -> AttemptProbe:
+        return AttemptProbe(self, node, attempt)
+
+    def add_usage(self, node: str, record: UsageRecord) -> None:
+        self.usage.add(node, record)
+        metrics = self.observability.metrics
+        provider = record.provider or ""
+        workflow = self.workflow
+        metrics.add(TOKENS, (workflow, provider, record.model, "input"), record.input_tokens)
+        metrics.add(TOKENS, (workflow, provider, record.model, "output"), record.output_tokens)
+        metrics.add(LLM_CALLS, (workflow, record.model))
+        if record.cost is not None:
+            metrics.add(LLM_COST, (workflow, provider, record.model), record.cost)
+
+    def finish(self, *, success: bool, error: str | None, cancelled: Iterable[str] = ()) -> None:
+        """Record the run's outcome (``error`` is already redacted)."""
+        duration = time.perf_counter() - self._started
+        metrics = self.observability.metrics
+        outcome = "success" if success else "failure"
+        metrics.add(RUNS_IN_FLIGHT, (self.workflow,), -1.0)
+        metrics.add(RUNS, (self.workflow, outcome, self.trigger))
+        metrics.observe(RUN_DURATION, (self.workflow, outcome), duration)
+        if not self.traced:
+            return
+        self.end_ns = now_ns()
+        self.duration = duration
+        self.outcome = outcome
+        if cancelled:
+            self.cancelled = sorted(cancelled)
+        if self.usage:
+            self.extra = genai_attributes([record for _, record in self.usage.records])
+        if not success:
+            self.set_error(error)
+        CURRENT_SPAN.reset(self._token)
+        if self.sampled:
+            tracing = self.observability.tracing
+            assert tracing is not None
+            tracing.submit(self)
+
+    def usage_block(self) -> dict[str, Any] | None:
+        return self.usage.to_dict() if self.usage else None
+
+    def attribute_map(self) -> dict[str, Any]:
+        attributes: dict[str, Any] = {
+            "tentacular.workflow.name": self.workflow,
+            "tentacular.workflow.version": self.version,
+            "tentacular.run.id": self.run_id,
+            "tentacular.trigger.type": self.trigger,
+            "tentacular.run.outcome": self.outcome,
+            "tentacular.run.duration_ms": round(self.duration * 1000, 3),
+        }
+        if self.cancelled:
+            attributes["tentacular.run.cancelled"] = self.cancelled
+        if self.extra:
+            attributes.update(self.extra)
+        return attributes
+
+    def wire_attributes(self) -> bytes:
+        encoded = (
+            _wire.constant_attributes(
+                ("tentacular.workflow.name", self.workflow),
+                ("tentacular.workflow.version", self.version),
+                ("tentacular.trigger.type", self.trigger),
+                ("tentacular.run.outcome", self.outcome),
+            )
+            + _wire.attribute(9, "tentacular.run.id", self.run_id)
+            + _wire.float_attribute("tentacular.run.duration_ms", round(self.duration * 1000, 3))
+        )
+        if self.cancelled:
+            encoded += _wire.attribute(9, "tentacular.run.cancelled", self.cancelled)
+        if self.extra:
+            encoded += _wire.attributes(9, self.extra)
+        return encoded

@@ -1,0 +1,224 @@
+"""Span records and W3C trace context: what the hot path does while tracing is on.
+
+A span is a slotted record (ids, times, status, events). The run's ``RunScope`` and
+each node attempt's ``AttemptProbe`` *are* span records (``_run``), so a traced
+node attempt costs two clock reads, one random id and a queue append; attribute
+dictionaries are built only for the SDK bridge, and the OTLP encoder (``_wire``)
+writes their attributes from cached bytes. Client spans of outbound HTTP are plain
+``Span`` records with an attribute dict. Finished sampled records go to a sink: the
+OTLP exporter's bounded queue (``_export``) or an OpenTelemetry SDK processor
+(``_sdk``, tests and embedders). Sampling follows the SDK's
+``ParentBased(TraceIdRatioBased(ratio))``; unsampled spans keep their ids so
+``traceparent`` still propagates (sampled flag off) and are never exported.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from typing import Any, Protocol
+
+INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER = 1, 2, 3, 4, 5
+STATUS_OK, STATUS_ERROR = 1, 2
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+_ID_LIMIT = (1 << 64) - 1
+new_id = random.getrandbits  # the module's generator is reseeded after fork
+now_ns = time.time_ns
+
+CURRENT_SPAN: ContextVar[SpanRecord | None] = ContextVar("tentacular_span", default=None)
+
+
+class SpanRecord:
+    """What every exported span has; subclasses say their name, kind and attributes."""
+
+    __slots__ = (
+        "end_ns",
+        "events",
+        "parent_id",
+        "remote_parent",
+        "sampled",
+        "span_id",
+        "start_ns",
+        "status_code",
+        "status_message",
+        "trace_id",
+        "trace_state",
+    )
+    name: str
+    kind: int
+
+    def begin(self, trace_id: int, parent_id: int, sampled: bool, trace_state: str | None) -> None:
+        self.trace_id = trace_id
+        self.span_id = new_id(64) or 1
+        self.parent_id = parent_id
+        self.sampled = sampled
+        self.trace_state = trace_state
+        self.remote_parent = False
+        self.events: list[tuple[int, str, dict[str, Any] | None]] | None = None
+        self.status_code = 0
+        self.status_message: str | None = None
+        self.end_ns = 0
+        self.start_ns = now_ns()
+
+    def attribute_map(self) -> dict[str, Any]:
+        """The attributes as a dict (SDK bridge, generic encoding)."""
+        raise NotImplementedError
+
+    def wire_attributes(self) -> bytes:
+        """The attributes as OTLP ``Span.attributes`` fields (``_wire`` has fast paths)."""
+        from tentacular.engine._telemetry._wire import attributes
+
+        return attributes(9, self.attribute_map())
+
+    def add_event(self, name: str, attributes: dict[str, Any] | None = None) -> None:
+        if self.events is None:
+            self.events = []
+        self.events.append((now_ns(), name, attributes))
+
+    def set_error(self, message: str | None) -> None:
+        self.status_code = STATUS_ERROR
+        self.status_message = message
+
+    def traceparent(self) -> str:
+        return f"00-{self.trace_id:032x}-{self.span_id:016x}-{'01' if self.sampled else '00'}"
+
+    def ids(self) -> tuple[str, str]:
+        return format(self.trace_id, "032x"), format(self.span_id, "016x")
+
+
+class Span(SpanRecord):
+    """A span with a free-form attribute dict (outbound HTTP client spans)."""
+
+    __slots__ = ("attributes", "kind", "name")
+
+    def __init__(
+        self, name: str, kind: int, parent: SpanRecord | None, attributes: dict[str, Any], tracing: Tracing
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.attributes = attributes
+        if parent is not None:
+            self.begin(parent.trace_id, parent.span_id, parent.sampled, parent.trace_state)
+        else:
+            trace_id = new_id(128) or 1
+            self.begin(trace_id, 0, tracing.sampled(trace_id), None)
+
+    def attribute_map(self) -> dict[str, Any]:
+        return self.attributes
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        self.attributes[key] = value
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        self.attributes.update(attributes)
+
+
+class SpanSink(Protocol):
+    def submit(self, span: SpanRecord) -> None: ...
+    def shutdown(self) -> None: ...
+
+
+def parse_traceparent(carrier: Mapping[str, str]) -> tuple[int, int, bool, str | None] | None:
+    """``(trace id, parent span id, sampled, tracestate)`` of a valid W3C ``traceparent``, else None."""
+    header = carrier.get("traceparent")
+    if not header:
+        return None
+    match = _TRACEPARENT.fullmatch(header.strip().lower())
+    if match is None:
+        return None
+    version, trace_hex, span_hex, flags, rest = match.groups()
+    if version == "ff" or (version == "00" and rest):
+        return None
+    trace_id, span_id = int(trace_hex, 16), int(span_hex, 16)
+    if not trace_id or not span_id:
+        return None
+    state = carrier.get("tracestate")
+    return trace_id, span_id, bool(int(flags, 16) & 1), (state.strip() or None) if state else None
+
+
+def run_kind(trigger: str, *, remote: bool) -> int:
+    """CONSUMER for a queue message, SERVER when a caller's trace continues or a webhook, else INTERNAL."""
+    if trigger == "queue":
+        return CONSUMER
+    return SERVER if remote or trigger == "webhook" else INTERNAL
+
+
+class Tracing:
+    """Sampling, the sink, and the outbound-HTTP span operations."""
+
+    def __init__(self, sink: SpanSink, *, sampling_ratio: float = 1.0) -> None:
+        self.sink = sink
+        self.submit = sink.submit
+        self.redact: Callable[[str], str] | None = None
+        self._bound = round(sampling_ratio * (1 << 64))
+
+    def sampled(self, trace_id: int) -> bool:
+        return (trace_id & _ID_LIMIT) < self._bound
+
+    def begin_run(self, record: SpanRecord, carrier: Mapping[str, str] | None) -> bool:
+        """Give a run's record its ids (continuing ``carrier``'s trace); True if it is a remote child."""
+        remote = parse_traceparent(carrier) if carrier else None
+        if remote is not None:
+            trace_id, parent_id, sampled, state = remote
+            record.begin(trace_id, parent_id, sampled, state)
+            record.remote_parent = True
+            return True
+        outer = CURRENT_SPAN.get()
+        if outer is not None:
+            record.begin(outer.trace_id, outer.span_id, outer.sampled, outer.trace_state)
+        else:
+            trace_id = new_id(128) or 1
+            record.begin(trace_id, 0, self.sampled(trace_id), None)
+        return False
+
+    # --- outbound HTTP -------------------------------------------------------------------
+
+    def start_client(
+        self, method: str, url: str, host: str, port: int | None, *, parent: SpanRecord | None = None
+    ) -> Span:
+        """A CLIENT span under ``parent`` (the node attempt), else under the current run."""
+        attributes: dict[str, Any] = {"http.request.method": method, "url.full": url, "server.address": host}
+        if port is not None:
+            attributes["server.port"] = port
+        return Span(method, CLIENT, parent if parent is not None else CURRENT_SPAN.get(), attributes, self)
+
+    def inject(self, span: SpanRecord, headers: Any) -> None:
+        headers["traceparent"] = span.traceparent()
+        if span.trace_state:
+            headers["tracestate"] = span.trace_state
+
+    def end_client(self, span: Span, status: int | None, error: BaseException | None) -> None:
+        if status is not None:
+            span.attributes["http.response.status_code"] = status
+            if status >= 400:
+                span.set_error(f"HTTP {status}")
+        if error is not None:
+            span.attributes["error.type"] = type(error).__name__
+            record_exception(span, error, self.redact)
+            span.set_error(type(error).__name__)
+        span.end_ns = now_ns()
+        if span.sampled:
+            self.submit(span)
+
+    def shutdown(self) -> None:
+        self.sink.shutdown()
+
+
+def record_exception(span: SpanRecord, error: BaseException, redact: Callable[[str], str] | None) -> None:
+    """An ``exception`` event with the message and stack trace passed through the secrets redactor."""
+    text = str(error)
+    stack = "".join(traceback.format_exception(error))
+    if redact is not None:
+        text, stack = redact(text), redact(stack)
+    span.add_event(
+        "exception",
+        {
+            "exception.type": type(error).__qualname__,
+            "exception.message": text,
+            "exception.stacktrace": stack,
+        },
+    )
