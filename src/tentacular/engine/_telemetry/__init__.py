@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from tentacular.engine._telemetry._metrics import EngineMetrics
+from tentacular.engine._telemetry._metrics import TRIGGER_EVENTS, EngineMetrics, Labels, MetricDef
 from tentacular.engine._telemetry._run import CURRENT_ATTEMPT, AttemptProbe, RunScope, guard_refusal_kind
 from tentacular.engine._telemetry._settings import TelemetrySettings, resolve_settings
 from tentacular.engine._telemetry._usage import RunUsage, UsageRecord, usage_record
@@ -30,8 +30,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CURRENT_ATTEMPT",
+    "TRIGGER_EVENTS",
     "AttemptProbe",
     "EngineMetrics",
+    "Labels",
+    "MetricDef",
     "Observability",
     "RunScope",
     "RunUsage",

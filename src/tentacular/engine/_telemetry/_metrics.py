@@ -71,7 +71,8 @@ LLM_CALLS = MetricDef(
 TRIGGER_EVENTS = MetricDef(
     "tentacular_trigger_events",
     "counter",
-    "Messages and requests received by queue and webhook triggers, by outcome.",
+    "Messages and requests of queue, webhook and cron triggers by outcome (received, processed, failed, "
+    "redelivered, dead_lettered, rejected, dropped, replayed, unmatched).",
     ("workflow", "trigger", "outcome"),
 )
 SPANS_DROPPED = MetricDef(

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+from tentacular.engine._telemetry import carrier_from_headers
 from tentacular.engine._triggers._counters import TriggerCounters
 from tentacular.engine._triggers._limits import ConcurrencyGate, TokenBucket
 from tentacular.engine._triggers._payload import PayloadRejected, SchemaCheck, message_payload
@@ -99,7 +100,9 @@ class CoreQueueSource:
             counters.started()
             success = False
             try:
-                result = await self.runner.run(payload)
+                result = await self.runner.run(
+                    payload, trigger="queue", carrier=carrier_from_headers(msg.headers)
+                )
                 success = result.success
             finally:
                 counters.finished(success=success)

@@ -70,7 +70,7 @@ class CronSource:
         self.counters.started()
         success = False
         try:
-            result = await self.runner.run(payload)
+            result = await self.runner.run(payload, trigger="cron")
             success = result.success
             if not success:
                 self.runner.log.engine(

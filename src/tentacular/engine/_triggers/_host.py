@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from tentacular.engine._core import WorkflowEngine
+from tentacular.engine._telemetry import TRIGGER_EVENTS, Labels, MetricDef
 from tentacular.engine._triggers._connection import NatsLink, Sleep
 from tentacular.engine._triggers._core import CoreQueueSource
 from tentacular.engine._triggers._cron import CronSource
@@ -25,6 +27,17 @@ if TYPE_CHECKING:
     from tentacular.engine._server import EngineApp, Receive, Scope, Send, Telemetry
 
 Source = CoreQueueSource | JetStreamSource
+TRIGGER_OUTCOMES = (
+    "received",
+    "processed",
+    "failed",
+    "redelivered",
+    "dead_lettered",
+    "rejected",
+    "dropped",
+    "replayed",
+    "unmatched",
+)
 
 
 class TriggerHost:
@@ -73,6 +86,8 @@ class TriggerHost:
         self._tasks: list[asyncio.Task[None]] = []
         self._main: asyncio.Task[None] | None = None
         self.cron = [CronSource(t, runner=self.runner) for t in workflow.triggers_of("cron")] if cron else []
+        self._workflow_name = workflow.name
+        services.telemetry.metrics.extra_collectors.append(self.metric_series)
 
     def _source(
         self, trigger: QueueTrigger, workflow: Workflow, timeout: float, schema: SchemaCheck | None
@@ -177,6 +192,18 @@ class TriggerHost:
         for cron in self.cron:
             tasks.extend(cron.tasks)
         return tasks
+
+    def metric_series(self) -> Iterator[tuple[MetricDef, Labels, float]]:
+        """``tentacular_trigger_events_total{trigger, outcome}`` from the per-trigger counters."""
+        counters = [source.counters for source in self.sources]
+        if self.webhooks is not None:
+            counters.extend(self.webhooks.counters.values())
+        counters.extend(source.counters for source in self.cron)
+        for entry in counters:
+            for outcome in TRIGGER_OUTCOMES:
+                value = getattr(entry, outcome)
+                if value:
+                    yield TRIGGER_EVENTS, (self._workflow_name, entry.trigger, outcome), float(value)
 
     def snapshot(self) -> dict[str, Any]:
         counters = [source.counters.to_dict() for source in self.sources]

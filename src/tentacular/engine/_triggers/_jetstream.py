@@ -21,6 +21,7 @@ import contextlib
 import re
 from typing import Any
 
+from tentacular.engine._telemetry import carrier_from_headers
 from tentacular.engine._triggers._counters import TriggerCounters
 from tentacular.engine._triggers._limits import ConcurrencyGate, TokenBucket
 from tentacular.engine._triggers._payload import PayloadRejected, SchemaCheck, message_payload
@@ -172,7 +173,9 @@ class JetStreamSource:
             heartbeat = asyncio.ensure_future(self._heartbeat(msg))
             counters.started()
             started = True
-            result = await self.runner.run(payload)
+            result = await self.runner.run(
+                payload, trigger="queue", carrier=carrier_from_headers(msg.headers)
+            )
             heartbeat.cancel()
             counters.finished(success=result.success)
             started = False

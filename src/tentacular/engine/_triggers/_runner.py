@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tentacular.engine._core import WorkflowEngine, new_run_id
@@ -25,14 +26,18 @@ class TriggerRunner:
     def redact(self, text: str) -> str:
         return self.engine.services.redactor.text(text)
 
-    async def run(self, payload: Any) -> ExecutionResult:
+    async def run(
+        self, payload: Any, *, trigger: str, carrier: Mapping[str, str] | None = None
+    ) -> ExecutionResult:
+        """One run; ``trigger`` is its type (queue, webhook, cron) and ``carrier`` the sender's
+        W3C trace context (``traceparent`` of a webhook request or NATS message header)."""
         telemetry = self.telemetry
         run_id = new_run_id()
         started = time.perf_counter()
         if telemetry is not None:
             telemetry.in_flight += 1
         try:
-            result = await self.engine.run(payload, run_id=run_id)
+            result = await self.engine.run(payload, run_id=run_id, trigger=trigger, carrier=carrier)
         except BaseException as exc:
             if telemetry is not None:
                 message = self.redact(f"{type(exc).__name__}: {exc}")

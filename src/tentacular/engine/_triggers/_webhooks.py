@@ -27,6 +27,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from tentacular.engine._telemetry import carrier_from_headers
 from tentacular.engine._triggers._counters import TriggerCounters
 from tentacular.engine._triggers._payload import SOURCE_HEADER, PayloadRejected, SchemaCheck
 from tentacular.engine._triggers._runner import TriggerRunner, first_error
@@ -175,17 +176,22 @@ class WebhookRoute:
                 return 400, {"error": exc.reason}
         counters.received += 1
         if trigger.subject:
-            return await self._hand_to_jetstream(trigger, data, delivery, counters)
+            return await self._hand_to_jetstream(trigger, data, delivery, counters, headers)
         if len(self.tasks) >= MAX_BACKGROUND_RUNS:
             counters.dropped += 1
             return 503, {"error": "too many webhook runs in progress; retry later"}
-        task = asyncio.ensure_future(self._run(data, counters, delivery))
+        task = asyncio.ensure_future(self._run(data, counters, delivery, carrier_from_headers(headers)))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return 202, {"ok": True, "matched": True, "delivery_id": delivery}
 
     async def _hand_to_jetstream(
-        self, trigger: WebhookTrigger, data: dict[str, Any], delivery: str, counters: TriggerCounters
+        self,
+        trigger: WebhookTrigger,
+        data: dict[str, Any],
+        delivery: str,
+        counters: TriggerCounters,
+        request_headers: Mapping[str, str],
     ) -> tuple[int, dict[str, Any]]:
         assert trigger.subject is not None
         if self.publish is None:
@@ -195,6 +201,8 @@ class WebhookRoute:
             SOURCE_HEADER: "webhook",
             "Content-Type": "application/json",
             "Nats-Msg-Id": f"webhook-{delivery}",  # JetStream drops a re-sent delivery within its window
+            # The queued run continues the sender's trace, as a direct webhook run does.
+            **(carrier_from_headers(request_headers) or {}),
         }
         try:
             await self.publish(trigger.subject, json.dumps(data).encode(), headers)
@@ -207,11 +215,17 @@ class WebhookRoute:
         counters.processed += 1
         return 202, {"ok": True, "matched": True, "delivery_id": delivery, "queued": trigger.subject}
 
-    async def _run(self, data: dict[str, Any], counters: TriggerCounters, delivery: str) -> None:
+    async def _run(
+        self,
+        data: dict[str, Any],
+        counters: TriggerCounters,
+        delivery: str,
+        carrier: Mapping[str, str] | None,
+    ) -> None:
         counters.started()
         success = False
         try:
-            result = await self.runner.run(data)
+            result = await self.runner.run(data, trigger="webhook", carrier=carrier)
             success = result.success
             if not success:
                 self.runner.log.engine(
