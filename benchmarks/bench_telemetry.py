@@ -3,6 +3,8 @@
 * per-run cost in process (``engine.run``), rounds interleaved off/on so machine noise hits both;
 * sequential ``POST /run`` throughput of the engine process (one keep-alive connection);
 * cold start with telemetry off and on.
+The receiver runs in its own process, as a collector would; spans are encoded on the engine's
+export thread, so that work is part of the measured cost.
 Target: tracing costs at most 10 % of a trivial3 run; cold start with it off is unchanged
 (the engine imports no OpenTelemetry then: tests/engine/test_telemetry_config.py).
 """
@@ -14,9 +16,9 @@ import http.client
 import json
 import os
 import statistics
-import threading
+import subprocess
+import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,31 +29,52 @@ RUNS_PER_ROUND = 1500
 HTTP_SECONDS = 3.0
 
 
+_RECEIVER = """
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+count = 0
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        global count
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        count += 1
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+    def do_GET(self):
+        body = str(count).encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, format, *args):
+        pass
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
 class _Receiver:
-    """A minimal OTLP/HTTP collector: accepts and counts export requests."""
+    """A minimal OTLP/HTTP collector in its own process (as a real collector is): accepts and counts."""
 
     def __init__(self) -> None:
-        self.requests = 0
-        receiver = self
+        self.proc = subprocess.Popen([sys.executable, "-c", _RECEIVER], stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.url = f"http://127.0.0.1:{int(self.proc.stdout.readline())}"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length") or 0))
-                receiver.requests += 1
-                self.send_response(200)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    @property
+    def requests(self) -> int:
+        connection = http.client.HTTPConnection(self.url.removeprefix("http://"))
+        connection.request("GET", "/")
+        count = int(connection.getresponse().read())
+        connection.close()
+        return count
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.proc.terminate()
+        self.proc.wait(10)
 
 
 async def _per_run(receiver: _Receiver) -> dict[str, Any]:
