@@ -112,6 +112,9 @@ class KubeEmulator:
     denied: set[tuple[str, str]] = field(default_factory=set)  # (verb, resource) SSAR says no to
     failures: list[Failure] = field(default_factory=list)
     run_handler: Callable[[str, str, Any], tuple[int, Any] | None] | None = None
+    # pods/proxy: (namespace, pod, port, path, query) -> (status, JSON); None answers like an API
+    # server that cannot dial the pod (503).
+    pod_proxy: Callable[[str, str, int, str, dict[str, str]], tuple[int, Any]] | None = None
     requests: list[Recorded] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -248,6 +251,8 @@ class KubeEmulator:
         if path == "/version":
             return 200, {"major": "1", "minor": "30", "gitVersion": "v1.30.0-emulator"}
         resource, namespace, name, sub = _route(path)
+        if resource == "pods" and sub == "proxy" and method == "GET":
+            return self._proxy(namespace or "", name or "", path.split("/proxy", 1)[1] or "/", query)
         if resource not in KINDS:
             raise ApiFailure(
                 404, "NotFound", f"the server could not find the requested resource ({resource})"
@@ -274,6 +279,18 @@ class KubeEmulator:
             if method == "DELETE" and name:
                 return 200, self._delete(resource, namespace, name)
         raise ApiFailure(405, "MethodNotAllowed", f"{method} not supported on {path}")
+
+    def _proxy(self, namespace: str, target: str, path: str, query: dict[str, str]) -> tuple[int, Any]:
+        pod, _, port = target.partition(":")
+        if ("get", "pods/proxy") in self.denied:
+            raise ApiFailure(403, "Forbidden", f'pods "{pod}" is forbidden: cannot get resource "pods/proxy"')
+        if ("pods", namespace, pod) not in self.store:
+            raise ApiFailure(404, "NotFound", f'pods "{pod}" not found')
+        if self.pod_proxy is None:
+            raise ApiFailure(
+                503, "ServiceUnavailable", f"error trying to reach service: dial tcp {pod}:{port}"
+            )
+        return self.pod_proxy(namespace, pod, int(port or 80), path, query)
 
     def _inject_failure(self, method: str, resource: str, name: str | None) -> None:
         for failure in self.failures:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -77,7 +77,9 @@ def undeploy(
 def status(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Workflow name.")],
-    detail: Annotated[bool, typer.Option("--detail", help="Add pods, service, limits, events.")] = False,
+    detail: Annotated[
+        bool, typer.Option("--detail", help="Add pods, service, limits, events and token usage.")
+    ] = False,
 ) -> None:
     from tentacular import deploy
 
@@ -103,6 +105,7 @@ def status(
         out.write("Recent Events:\n")
         for event in view["events"]:
             out.write(f"  {event['time']} {event['reason']}: {event['message']}\n")
+        write_usage(out, view["usage"])
 
     ready = "ready" if view["ready"] else "not ready"
     result = CommandResult(
@@ -148,10 +151,28 @@ def logs(
     name: Annotated[str, typer.Argument(help="Workflow name.")],
     follow: Annotated[bool, typer.Option("-f", "--follow", help="Stream until interrupted.")] = False,
     tail: Annotated[int, typer.Option("--tail", help="Lines from the end.")] = 100,
+    usage: Annotated[
+        bool, typer.Option("--usage", help="Summarise LLM token usage from the pods' counters instead.")
+    ] = False,
 ) -> None:
     from tentacular import deploy
 
     options = options_of(ctx)
+    if usage:
+        summary = deploy.usage(name, target=target_options(ctx))
+        total = summary["total"]
+        finish(
+            ctx,
+            CommandResult(
+                "logs",
+                True,
+                f"{name}: {total['totalTokens']} tokens in {total['calls']} LLM call(s)",
+                data={"usage": summary},
+                text=lambda out: write_usage(out, summary),
+                show_status_line=False,
+            ),
+        )
+        return
     machine = options.output != "text"
     with deploy.logs(name, target=target_options(ctx), tail=tail, follow=follow and not machine) as stream:
         if machine:
@@ -166,3 +187,23 @@ def logs(
                 sys.stdout.flush()
         except KeyboardInterrupt:
             pass
+
+
+def write_usage(out: TextIO, usage: dict[str, Any]) -> None:
+    """The token-usage summary of ``tntc status --detail`` and ``tntc logs --usage``."""
+    total, pods = usage["total"], usage["pods"]
+    cost = f", cost {total['cost']:g}" if total["cost"] is not None else ""
+    out.write(
+        f"Token usage (since pod start, {usage['reached']}/{len(pods)} pod(s) reached): "
+        f"{total['totalTokens']} tokens ({total['inputTokens']} in, {total['outputTokens']} out) "
+        f"in {total['calls']} LLM call(s){cost}\n"
+    )
+    for model, entry in sorted(usage["models"].items()):
+        provider = f" ({entry['provider']})" if entry["provider"] else ""
+        out.write(
+            f"  {model}{provider}: {entry['inputTokens']} in, {entry['outputTokens']} out, "
+            f"{entry['calls']} call(s)\n"
+        )
+    for pod in pods:
+        if "error" in pod:
+            out.write(f"  pod {pod['pod']}: not counted ({pod['error']})\n")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         run_deployed,
         status,
         undeploy,
+        usage,
     )
     from tentacular.deploy._config_ops import (
         BuildReport,
@@ -138,6 +139,7 @@ __getattr__ = lazy_exports(
         "secrets_sync": "_secrets_face",
         "status": "_cluster_ops",
         "undeploy": "_cluster_ops",
+        "usage": "_cluster_ops",
         "validate": "_validate",
         "version_diff": "_rollback",
         "versions": "_rollback",
@@ -195,6 +197,7 @@ __all__ = [
     "secrets_sync",
     "status",
     "undeploy",
+    "usage",
     "validate",
     "version_diff",
     "versions",

@@ -15,6 +15,7 @@ from tentacular.deploy._kube.client import connect
 from tentacular.deploy._kube.inspect import list_workflows as _list_workflows
 from tentacular.deploy._kube.inspect import pick_pod, workflow_status
 from tentacular.deploy._kube.trigger import RunOutcome, trigger_workflow
+from tentacular.deploy._kube.usage import deployed_usage
 from tentacular.deploy._operations import resolve_target
 from tentacular.deploy._options import DEFAULT_RUN_TIMEOUT, TargetOptions
 from tentacular.deploy._plan import local_secrets_for, render_objects
@@ -113,10 +114,25 @@ def undeploy(
 
 
 def status(name: str, *, target: TargetOptions, detail: bool = False) -> dict[str, Any]:
+    """Readiness; with ``detail`` also pods, service, limits, events and token usage since pod start."""
     check_name(name)
     resolved = _target(target)
+    namespace = resolved.namespace.value
     with connect(resolved.cluster) as kube:
-        return workflow_status(kube, name, resolved.namespace.value, detail=detail)
+        view = workflow_status(kube, name, namespace, detail=detail)
+        if detail:
+            view["usage"] = deployed_usage(kube, name, namespace)
+        return view
+
+
+def usage(name: str, *, target: TargetOptions) -> dict[str, Any]:
+    """``tntc logs --usage``: token usage of the deployed workflow from its pods' counters."""
+    check_name(name)
+    resolved = _target(target)
+    namespace = resolved.namespace.value
+    with connect(resolved.cluster) as kube:
+        workflow_status(kube, name, namespace, detail=False)  # not deployed: a clear error
+        return {"name": name, "namespace": namespace, **deployed_usage(kube, name, namespace)}
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,7 @@ class _MockServices(EngineServices):
 
             router = MockTransportRouter(name, self._mocks.get(name, {}), self._record, original=original)
             client = self._clients[name] = SharedHttpClient(transport=httpx.MockTransport(router))
+            client.observability = self.telemetry  # LLM answers from mocks count as in the engine
         return client
 
     def _default_dependency(self, name: str) -> DependencyConnection:

@@ -14,6 +14,7 @@ from tentacular.testing._compare import first_difference
 from tentacular.testing._fixtures import check_mocked_dependencies, load_pipeline_fixture
 from tentacular.testing._mock_context import InvocationRecord
 from tentacular.testing._results import CaseResult, TestReport, load_error_location, node_traceback
+from tentacular.testing._usage import run_scope
 from tentacular.testing._workflow import WorkflowUnderTest, json_normalised, relative_to, to_ms
 
 
@@ -52,6 +53,7 @@ async def run_pipeline_test(directory: Path, *, enforcement: Enforcement = "stri
         raised[node] = error
         return describe_exception(node, error)
 
+    scope = run_scope(workflow.name, "pipeline-test")
     execution = await execute(
         dag,
         run_node,
@@ -60,7 +62,9 @@ async def run_pipeline_test(directory: Path, *, enforcement: Enforcement = "stri
         retries=0,  # mocks answer the same every time; a retry would only hide the failure
         redactor=redactor,
         describe_error=describe,
+        observer=scope,
     )
+    scope.finish(success=execution.success, error=None)
     results: list[CaseResult] = []
     for node in dag.order:
         start, end = execution.node_timings.get(node, (0.0, 0.0))
@@ -101,6 +105,5 @@ async def run_pipeline_test(directory: Path, *, enforcement: Enforcement = "stri
             else:
                 result.passed = True
         results.append(result)
-    return TestReport(
-        wut.name, wut.directory, "pipeline", results, wut.drift(list(records.values()), enforcement), notes
-    )
+    drift = wut.drift(list(records.values()), enforcement)
+    return TestReport(wut.name, wut.directory, "pipeline", results, drift, notes, usage=scope.usage_block())

@@ -46,6 +46,11 @@ def render_report(report: TestReport, out: TextIO, *, streamed: set[tuple[str, s
     executed = report.executed
     passed = sum(1 for result in executed if result.passed)
     out.write(f"\n{passed}/{len(executed)} {'nodes' if report.mode == 'pipeline' else 'tests'} passed\n")
+    if report.usage is not None:
+        from tentacular.testing._usage import describe_usage
+
+        calls = report.usage["total"]["calls"]
+        out.write(f"Token usage: {describe_usage(report.usage)} in {calls} LLM call(s)\n")
     for note in report.notes:
         out.write(f"note: {note}\n")
     render_drift(report.drift, out)

@@ -70,6 +70,7 @@ class TestReport:
     results: list[CaseResult]
     drift: DriftReport
     notes: list[str] = field(default_factory=list)
+    usage: dict[str, Any] | None = None  # token usage of every case (ctx.usage, recognised mocks)
 
     __test__ = False  # not a pytest test class, despite the name
 
@@ -95,6 +96,10 @@ class TestReport:
             count = len(self.drift.findings)
             label = "violation" if self.drift.enforcement == "strict" else "warning"
             text += f"; {count} contract drift {label}{'s' if count != 1 else ''}"
+        if self.usage is not None:
+            from tentacular.testing._usage import describe_usage
+
+            text += f"; {describe_usage(self.usage)}"
         return f"{self.workflow}: {text}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,6 +110,7 @@ class TestReport:
             "results": [result.to_dict() for result in self.results],
             "drift": self.drift.to_dict(),
             "notes": self.notes,
+            **({"usage": self.usage} if self.usage is not None else {}),
         }
 
 

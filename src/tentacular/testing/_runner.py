@@ -34,6 +34,7 @@ from tentacular.testing._fixtures import (
 from tentacular.testing._mock_context import InvocationRecord
 from tentacular.testing._pipeline import run_pipeline_test
 from tentacular.testing._results import CaseResult, TestReport, load_error_location, node_traceback
+from tentacular.testing._usage import UsageCollector
 from tentacular.testing._workflow import NotJsonOutput, WorkflowUnderTest, json_normalised, relative_to, to_ms
 
 __all__ = [
@@ -61,7 +62,7 @@ def parse_target(target: str | Path | None) -> tuple[Path, str | None]:
     return path.parent, path.name
 
 
-async def run_case(wut: WorkflowUnderTest, file: Path) -> CaseResult:
+async def run_case(wut: WorkflowUnderTest, file: Path, usage: UsageCollector | None = None) -> CaseResult:
     """Run one fixture file against its node."""
     try:
         fixture = load_node_fixture(file)
@@ -71,10 +72,12 @@ async def run_case(wut: WorkflowUnderTest, file: Path) -> CaseResult:
         return CaseResult(
             node, case, False, error=f"invalid fixture: {exc.message}", hint=exc.hint, file=str(file)
         )
-    return await run_fixture(wut, fixture)
+    return await run_fixture(wut, fixture, usage)
 
 
-async def run_fixture(wut: WorkflowUnderTest, fixture: NodeFixture) -> CaseResult:
+async def run_fixture(
+    wut: WorkflowUnderTest, fixture: NodeFixture, usage: UsageCollector | None = None
+) -> CaseResult:
     redactor = Redactor.for_secrets(fixture.secrets)
     record = InvocationRecord(fixture.node)
     result = CaseResult(
@@ -104,8 +107,9 @@ async def run_fixture(wut: WorkflowUnderTest, fixture: NodeFixture) -> CaseResul
     raised: BaseException | None = None
     output: Any = None
     try:
-        async with asyncio.timeout(wut.timeout):
-            output = await function(ctx, fixture.input)
+        with usage.attempt(fixture.node) if usage is not None else contextlib.nullcontext():
+            async with asyncio.timeout(wut.timeout):
+                output = await function(ctx, fixture.input)
         output = json_normalised(fixture.node, output)
     except TimeoutError as exc:
         raised = exc
@@ -183,6 +187,7 @@ async def run_node_tests(
             hint="nodes: " + ", ".join(nodes),
         )
     selected = [node] if node is not None else list(nodes)
+    usage = UsageCollector(wut.name)
     results: list[CaseResult] = []
     notes: list[str] = []
     for node_id in selected:
@@ -191,7 +196,7 @@ async def run_node_tests(
             results.append(CaseResult(node_id, "-", True, skipped=True, error=None))
             continue
         for file in files:
-            results.append(await run_case(wut, file))
+            results.append(await run_case(wut, file, usage))
             if on_case is not None:
                 on_case(wut.name, replace(results[-1], record=None))
     if node is None:
@@ -210,7 +215,8 @@ async def run_node_tests(
     if untested:
         notes.append("nodes without fixtures: " + ", ".join(untested))
     records = [r.record for r in results if r.record is not None]
-    return TestReport(wut.name, wut.directory, "nodes", results, wut.drift(records, enforcement), notes)
+    drift = wut.drift(records, enforcement)
+    return TestReport(wut.name, wut.directory, "nodes", results, drift, notes, usage=usage.block())
 
 
 def run_tests(

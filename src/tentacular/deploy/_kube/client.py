@@ -224,6 +224,20 @@ class KubeClient:
                 exc, f"stream logs of Pod/{name}", server=self.server, namespace=namespace
             ) from exc
 
+    def pod_proxy_get(
+        self, pod: str, namespace: str, port: int, path: str, params: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """GET a JSON document from a pod's port through the API server's proxy (``pods/proxy``)."""
+        http = self._client._client._client
+        url = f"/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy/{path.lstrip('/')}"
+
+        def fetch() -> dict[str, Any]:
+            response = http.get(url, params=params)
+            response.raise_for_status()
+            return dict(response.json())
+
+        return self._call(f"read /{path.lstrip('/')} of Pod/{pod} through the API proxy", namespace, fetch)
+
     def can_i(self, verb: str, kind: Kind, resource: str, namespace: str) -> bool:
         review = {
             "apiVersion": "authorization.k8s.io/v1",
