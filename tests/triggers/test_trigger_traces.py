@@ -76,7 +76,9 @@ def test_a_webhook_delivery_continues_the_senders_trace(
     attributes = run["attributes"]
     assert isinstance(attributes, dict) and attributes["tentacular.trigger.type"] == "webhook"
     workflow = (("workflow", "hook-flow"),)
-    assert metrics[("tentacular_runs_total", (("outcome", "success"), ("trigger", "webhook"), *workflow))] == 1
+    assert (
+        metrics[("tentacular_runs_total", (("outcome", "success"), ("trigger", "webhook"), *workflow))] == 1
+    )
     events = "tentacular_trigger_events_total"
     assert metrics[(events, (("outcome", "processed"), ("trigger", "prs"), *workflow))] == 1
     assert metrics[(events, (("outcome", "received"), ("trigger", "prs"), *workflow))] == 1
