@@ -43,13 +43,15 @@ def test_impossible_schedule_has_no_next_time() -> None:
 class FakeRunner:
     def __init__(self) -> None:
         self.payloads: list[Any] = []
+        self.triggers: list[str] = []
         self.log = self
 
     def engine(self, level: str, message: str) -> None:
         pass
 
-    async def run(self, payload: Any) -> Any:
+    async def run(self, payload: Any, *, trigger: str) -> Any:
         self.payloads.append(payload)
+        self.triggers.append(trigger)
 
         class Result:
             success = True
@@ -77,4 +79,5 @@ async def test_cron_source_fires_on_schedule_with_the_trigger_name() -> None:
     await asyncio.sleep(0)
     assert waits == [510.0, 600.0, 600.0]  # 20:21:30 -> 20:30, 20:40, 20:50
     assert runner.payloads == [{"trigger": "nightly"}, {"trigger": "nightly"}]
+    assert runner.triggers == ["cron", "cron"]  # the run is counted and traced as a cron run
     assert source.counters.processed == 2
