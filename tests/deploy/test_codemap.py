@@ -128,5 +128,5 @@ def test_config_overrides_are_merged_into_the_shipped_workflow(full_workflow: Lo
 
 
 def test_invalid_config_overrides_are_rejected(full_workflow: LoadedWorkflow) -> None:
-    with pytest.raises(ManifestError, match="config overrides make the workflow invalid"):
+    with pytest.raises(ManifestError, match="overrides make the workflow invalid"):
         build_manifests(full_workflow, ManifestOptions(config_overrides={"timeout": "soon"}))

@@ -12,6 +12,7 @@ with ``__`` and the Deployment's volume maps every key back to its path with ``i
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import re
 from collections.abc import Iterator, Mapping
@@ -22,7 +23,7 @@ from typing import Any
 import yaml
 
 from tentacular.errors import ManifestError
-from tentacular.spec import WORKFLOW_FILE
+from tentacular.spec import WORKFLOW_FILE, LoadedWorkflow
 from tentacular.spec._loader import parse_workflow
 
 CONFIGMAP_LIMIT_BYTES = 921_600  # 900 KB, leaving room under the 1 MiB object limit
@@ -103,25 +104,38 @@ def config_key(path: str) -> str:
     return key
 
 
-def shipped_workflow_text(text: str, config_overrides: Mapping[str, Any] | None) -> str:
-    """workflow.yaml as written, or re-rendered with ``config_overrides`` merged into ``config``."""
-    if not config_overrides:
+def shipped_workflow_text(
+    text: str,
+    config_overrides: Mapping[str, Any] | None,
+    telemetry_overrides: Mapping[str, Any] | None = None,
+) -> str:
+    """workflow.yaml as written, or re-rendered with the environment's ``config_overrides`` merged
+    into ``config`` and its ``telemetry`` settings merged into ``telemetry``."""
+    if not config_overrides and not telemetry_overrides:
         return text
     document = yaml.safe_load(text)
     if not isinstance(document, dict):
         raise ManifestError("workflow.yaml is not a mapping; cannot apply config overrides")
-    config = dict(document.get("config") or {})
-    config.update(config_overrides)
-    document["config"] = config
+    if config_overrides:
+        document["config"] = {**(document.get("config") or {}), **config_overrides}
+    if telemetry_overrides:
+        document["telemetry"] = {**(document.get("telemetry") or {}), **telemetry_overrides}
     merged = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False)
     workflow, issues = parse_workflow(merged)
     if workflow is None:
         problems = "; ".join(f"{i.path}: {i.message}" for i in issues if i.severity == "error")
         raise ManifestError(
-            f"config overrides make the workflow invalid: {problems}",
-            hint="fix config_overrides of the selected environment",
+            f"the environment's overrides make the workflow invalid: {problems}",
+            hint="fix config_overrides / telemetry of the selected environment",
         )
     return merged
+
+
+def effective_workflow(loaded: LoadedWorkflow, shipped: str) -> LoadedWorkflow:
+    """``loaded`` as the pod will see it: the shipped (overridden) workflow.yaml, parsed."""
+    workflow, _issues = parse_workflow(shipped)
+    assert workflow is not None  # shipped_workflow_text validated it
+    return dataclasses.replace(loaded, workflow=workflow, text=shipped)
 
 
 def collect_code(directory: Path, workflow_text: str) -> CodeBundle:

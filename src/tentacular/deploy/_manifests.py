@@ -76,6 +76,8 @@ class ManifestOptions:
         recorded on the Secret as an annotation (never a value, K-S8).
     config_overrides: shallow-merged into the workflow's ``config``; the shipped workflow.yaml
         is re-rendered with the result (and re-validated).
+    telemetry_overrides: the environment's ``telemetry`` settings, merged into workflow.yaml's
+        ``telemetry`` section; every object (the collector's NetworkPolicy egress too) follows it.
     annotations: extra annotations for every object's metadata (not the pod template).
     source_path: ``tentacular.io/source-path``; default: workflow directory relative to the repo root.
     git_sha: ``tentacular.io/git-sha``, omitted when None (see deploy.source.git_revision).
@@ -89,6 +91,7 @@ class ManifestOptions:
     secrets: Mapping[str, Mapping[str, Any]] | None = None
     secret_provenance: Mapping[str, str] | None = None
     config_overrides: Mapping[str, Any] | None = None
+    telemetry_overrides: Mapping[str, Any] | None = None
     annotations: Mapping[str, str] = field(default_factory=dict)
     source_path: str | None = None
     git_sha: str | None = None
@@ -98,10 +101,14 @@ class ManifestOptions:
 def build_manifests(loaded: LoadedWorkflow, options: ManifestOptions) -> list[dict[str, Any]]:
     """The complete object list of one deployment, in apply order (see the module docstring)."""
     _check_options(options)
+    shipped = _codemap.shipped_workflow_text(
+        loaded.text, options.config_overrides, options.telemetry_overrides
+    )
+    if options.telemetry_overrides:
+        loaded = _codemap.effective_workflow(loaded, shipped)
     workflow = loaded.workflow
     namespace = options.namespace
     runtime_class = options.runtime_class or None
-    shipped = _codemap.shipped_workflow_text(loaded.text, options.config_overrides)
     bundle = _codemap.collect_code(loaded.directory, shipped)
     labels = standard_labels(workflow)
     selector = selector_labels(workflow)

@@ -27,6 +27,7 @@ def render_objects(
         secrets=secrets or None,
         secret_provenance=getattr(secrets, "provenance", None),
         config_overrides=dict(target.environment.config_overrides) if target.environment else None,
+        telemetry_overrides=dict(target.environment.telemetry_overrides) if target.environment else None,
         git_sha=git_revision(loaded.directory),
     )
     return build_manifests(loaded, options)

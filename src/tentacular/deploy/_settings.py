@@ -31,6 +31,7 @@ ENVIRONMENT_FIELDS = (
     "image_pull_policy",
     "runtime_class",
     "config_overrides",
+    "telemetry",  # merged key by key into workflow.yaml's telemetry section (exporter, endpoint, ...)
     "secrets_source",
     "enforcement",
     "allowed_secret_providers",
@@ -95,7 +96,7 @@ def merge_configs(user: Mapping[str, Any], project: Mapping[str, Any]) -> dict[s
         for name, fields in (source.get("environments") or {}).items():
             target = environments.setdefault(str(name), {})
             for key, value in (fields or {}).items():
-                if key == "config_overrides" and isinstance(value, dict):
+                if key in ("config_overrides", "telemetry") and isinstance(value, dict):
                     target[key] = {**target.get(key, {}), **value}
                 elif value is not None:
                     target[key] = value
@@ -115,6 +116,7 @@ class Environment:
     image_pull_policy: str | None = None
     runtime_class: str | None = None
     config_overrides: Mapping[str, Any] = field(default_factory=dict)
+    telemetry_overrides: Mapping[str, Any] = field(default_factory=dict)
     secrets_source: str | None = None
     enforcement: Enforcement = "strict"
     allowed_secret_providers: tuple[str, ...] | None = None  # None: every provider (K-S11 policy)
@@ -182,6 +184,12 @@ def environment_from_fields(name: str, fields: Mapping[str, Any]) -> Environment
     overrides = fields.get("config_overrides") or {}
     if not isinstance(overrides, dict):
         raise ConfigError(f'environment "{name}": config_overrides must be a mapping')
+    telemetry = fields.get("telemetry") or {}
+    if not isinstance(telemetry, dict):
+        raise ConfigError(
+            f'environment "{name}": telemetry must be a mapping like workflow.yaml\'s telemetry section',
+            hint="e.g. telemetry: {exporter: otlp, endpoint: http://otel-collector.monitoring:4318}",
+        )
     enforcement: Enforcement = "audit" if fields.get("enforcement") == "audit" else "strict"
     if fields.get("enforcement") not in (None, "", *ENFORCEMENTS):
         raise ConfigError(
@@ -210,6 +218,7 @@ def environment_from_fields(name: str, fields: Mapping[str, Any]) -> Environment
         image_pull_policy=text("image_pull_policy") or None,
         runtime_class=text("runtime_class"),  # "" is meaningful: no RuntimeClass
         config_overrides=dict(overrides),
+        telemetry_overrides=dict(telemetry),
         secrets_source=text("secrets_source") or None,
         enforcement=enforcement,
         allowed_secret_providers=tuple(allowed) if allowed is not None else None,

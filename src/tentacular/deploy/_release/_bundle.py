@@ -84,7 +84,8 @@ def bundle(
     )
     objects = render_objects(loaded, pinned_target, None)
     overrides = dict(target.environment.config_overrides) if target.environment else None
-    shipped = _codemap.shipped_workflow_text(loaded.text, overrides)
+    telemetry = dict(target.environment.telemetry_overrides) if target.environment else None
+    shipped = _codemap.shipped_workflow_text(loaded.text, overrides, telemetry)
     code = _codemap.collect_code(loaded.directory, shipped)
     document = yaml.safe_load(shipped) or {}
     workflow = loaded.workflow
