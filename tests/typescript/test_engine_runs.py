@@ -139,9 +139,9 @@ def test_runtime_failures_are_the_nodes_error_only(make_flow: FlowWriter) -> Non
     engine = engine_for(make_flow(nodes, [("root", "throws")]))
     expectations = {
         "throw": "TypeError: bad input: throw (at nodes/throws.ts:3)",
-        "map": 'Node "throws" returned a value that is not JSON-serialisable (Map)',
-        "fn": 'Node "throws" returned a value that is not JSON-serialisable (function)',
-        "nan": 'Node "throws" returned a value that is not JSON-serialisable (NaN)',
+        "map": 'Node "throws" returned a value that is not JSON-serialisable ($: Map)',
+        "fn": 'Node "throws" returned a value that is not JSON-serialisable ($.f: function)',
+        "nan": 'Node "throws" returned a value that is not JSON-serialisable ($: NaN)',
         "string": "Error: a plain string",
     }
     for mode, message in expectations.items():
@@ -400,8 +400,8 @@ def test_class_instances_serialise_like_json_stringify_lossy_values_fail(make_fl
         "story": {"id": 1, "title": "t"},
         "when": "1970-01-01T00:00:00.000Z",
     }
-    assert "not JSON-serialisable (Set)" in asyncio.run(engine.run({"set": True})).errors["shape"]
-    assert "not JSON-serialisable (Uint8Array)" in asyncio.run(engine.run({"bytes": True})).errors["shape"]
+    assert "not JSON-serialisable ($.tags: Set)" in asyncio.run(engine.run({"set": True})).errors["shape"]
+    assert "not JSON-serialisable ($: Uint8Array)" in asyncio.run(engine.run({"bytes": True})).errors["shape"]
 
 
 def test_node_paths_with_spaces_and_hashes_load(tmp_path: Path) -> None:

@@ -127,21 +127,33 @@ function describe(error: unknown): Frame {
 
 const LOSSY = [Map, Set, WeakMap, WeakSet, Promise, RegExp, Error, ArrayBuffer];
 
+const PLAIN_KEY = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+// Where in the output the value JSON cannot carry sits, e.g. "$.tags: Set" (issue 10, Build 5).
+// The path is assembled only on the way back from a problem, so a valid output costs no strings.
 function jsonProblem(value: unknown, seen: Set<object>, depth: number): string | undefined {
+  const found = problemAt(value, seen, depth);
+  return found === undefined ? undefined : `$${found[0]}: ${found[1]}`;
+}
+
+function problemAt(value: unknown, seen: Set<object>, depth: number): [string, string] | undefined {
   if (value === null || typeof value === "string" || typeof value === "boolean") return undefined;
-  if (typeof value === "number") return Number.isFinite(value) ? undefined : String(value);
-  if (typeof value !== "object") return typeof value;
-  if (depth > 200) return "nesting deeper than 200 levels";
-  if (seen.has(value)) return "a circular reference";
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : ["", String(value)];
+  if (typeof value !== "object") return ["", typeof value];
+  if (depth > 200) return ["", "nesting deeper than 200 levels"];
+  if (seen.has(value)) return ["", "a circular reference"];
   if (typeof (value as { toJSON?: unknown }).toJSON === "function") return undefined;
   if (LOSSY.some((kind) => value instanceof kind) || ArrayBuffer.isView(value)) {
     // JSON.stringify would silently turn these into {} (or index maps): refuse instead.
-    return (value as object).constructor?.name ?? "object";
+    return ["", (value as object).constructor?.name ?? "object"];
   }
   seen.add(value);
-  for (const item of Object.values(value as object)) {
-    const problem = item === undefined ? undefined : jsonProblem(item, seen, depth + 1);
-    if (problem) return problem;
+  for (const [key, item] of Object.entries(value as object)) {
+    const found = item === undefined ? undefined : problemAt(item, seen, depth + 1);
+    if (found) {
+      const step = Array.isArray(value) ? `[${key}]` : PLAIN_KEY.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+      return [step + found[0], found[1]];
+    }
   }
   seen.delete(value);
   return undefined;
