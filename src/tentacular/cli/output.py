@@ -84,6 +84,14 @@ def envelope(
     return document
 
 
+def results_stdout() -> TextIO:
+    """The real stdout for a result: while a local engine runs, ``sys.stdout`` carries node output
+    to stderr (redacted) and keeps the real one as ``results_stream`` (engine ``_output``)."""
+    stream = sys.stdout
+    found: TextIO = getattr(stream, "results_stream", stream)
+    return found
+
+
 def write_document(options: GlobalOptions, document: dict[str, Any]) -> None:
     """The envelope on stdout: one JSON line, or one YAML document (the same data)."""
     text = json.dumps(document, separators=(",", ":"), default=str)
@@ -92,8 +100,9 @@ def write_document(options: GlobalOptions, document: dict[str, Any]) -> None:
 
         text = yaml.safe_dump(json.loads(text), sort_keys=False, allow_unicode=True, width=1_000_000)
         text = "---\n" + text.rstrip("\n")
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+    out = results_stdout()
+    out.write(text + "\n")
+    out.flush()
 
 
 def _error_object(error: dict[str, Any]) -> dict[str, Any]:
@@ -115,15 +124,16 @@ def emit(options: GlobalOptions, result: CommandResult) -> int:
         doc = envelope(options, result.command, result.passed, result.summary, result.hints, data)
         write_document(options, doc)
         return result.code
+    out = results_stdout()
     if result.text is not None:
-        result.text(sys.stdout)
+        result.text(out)
     if result.show_status_line:
-        stream = sys.stdout if result.passed else sys.stderr
+        stream = out if result.passed else sys.stderr
         mark = style("[PASS]", "green", stream) if result.passed else style("[FAIL]", "red", stream)
         stream.write(f"{mark} {result.summary}\n")
         for hint in result.hints:
             stream.write(f"  hint: {hint}\n")
-    sys.stdout.flush()
+    out.flush()
     return result.code
 
 

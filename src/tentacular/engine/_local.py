@@ -14,6 +14,7 @@ from typing import Any
 from tentacular.engine._executor import ExecutionResult
 from tentacular.engine._guard import guard_for
 from tentacular.engine._logs import LogSink
+from tentacular.engine._output import redacting_output_first
 from tentacular.engine._secret_providers import SecretResolver
 from tentacular.engine._service import log_banner, serve
 from tentacular.engine._startup import boot
@@ -54,7 +55,7 @@ def run_local(
         workflow,
         secrets_path=secrets_path,
         log=log,
-        install_guard=guard_for(enabled=guard, log=log),
+        install_guard=redacting_output_first(guard_for(enabled=guard, log=log)),
         secret_resolver=secret_resolver,
     )
     spec = engine.revision.workflow
@@ -96,7 +97,7 @@ def serve_dev(
         secret_resolver=secret_resolver,
         listen=(host, port),
         log=log,
-        install_guard=guard_for(enabled=guard, log=log, hot_reload=True),
+        install_guard=redacting_output_first(guard_for(enabled=guard, log=log, hot_reload=True)),
     )
     assert prepared.listener is not None
     log_banner(engine, log, prepared.listener)

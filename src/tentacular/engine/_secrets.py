@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tentacular.engine._redaction import Redactor as Redactor  # re-exported: its old home
+from tentacular.engine._redaction import secret_values as secret_values
 from tentacular.errors import SecretsError
 
 Secrets = dict[str, dict[str, Any]]
@@ -22,8 +24,6 @@ Secrets = dict[str, dict[str, Any]]
 CLUSTER_SECRETS_DIR = Path("/app/secrets")
 SHARED_PREFIX = "$shared."
 _SHARED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_REDACTED = "[redacted]"
-_MIN_REDACT_LENGTH = 4  # shorter values would redact ordinary words
 
 
 def resolve_secrets(
@@ -167,53 +167,3 @@ def _read_shared(reference: str, workflow_dir: Path) -> Any:
         return json.loads(text)
     except ValueError:
         return text.strip()
-
-
-def secret_values(secrets: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Every secret string (nested values included), longest first, for redaction."""
-    found: set[str] = set()
-
-    def collect(value: Any) -> None:
-        if isinstance(value, str):
-            if len(value) >= _MIN_REDACT_LENGTH:
-                found.add(value)
-        elif isinstance(value, Mapping):
-            for item in value.values():
-                collect(item)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                collect(item)
-        elif value is not None and not isinstance(value, bool):
-            text = str(value)
-            if len(text) >= _MIN_REDACT_LENGTH:
-                found.add(text)
-
-    for keys in secrets.values():
-        collect(keys)
-    return sorted(found, key=len, reverse=True)
-
-
-class Redactor:
-    """Replaces secret values in text and JSON-like data before they leave the engine."""
-
-    def __init__(self, values: Iterable[str]) -> None:
-        ordered = sorted(set(values), key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
-
-    @classmethod
-    def for_secrets(cls, secrets: Mapping[str, Mapping[str, Any]]) -> Redactor:
-        return cls(secret_values(secrets))
-
-    def text(self, value: str) -> str:
-        return self._pattern.sub(_REDACTED, value) if self._pattern else value
-
-    def data(self, value: Any) -> Any:
-        if self._pattern is None:
-            return value
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {self.text(str(k)): self.data(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.data(item) for item in value]
-        return value

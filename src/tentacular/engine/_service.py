@@ -206,6 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(exc)
     listener = prepared.listener
     assert listener is not None
+    from tentacular.engine._output import install_output_redaction
+
+    install_output_redaction(prepared.services.redactor)  # sandbox: node prints, logging, tracebacks
 
     def boot_and_serve(first: bool) -> int:
         try:

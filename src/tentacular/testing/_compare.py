@@ -10,7 +10,19 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-_ABSENT: Any = type("_Absent", (), {"__repr__": lambda self: "<absent>"})()
+
+class _Absent:
+    """A key or item missing on one side; pickles as the one module-level instance (``tntc test``'s
+    confined child sends differences back by pickle)."""
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+    def __reduce__(self) -> str:
+        return "_ABSENT"
+
+
+_ABSENT: Any = _Absent()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tentacular.engine._executor import describe_exception, execute
+from tentacular.engine._output import add_secrets as add_output_secrets
 from tentacular.engine._secrets import Redactor
 from tentacular.errors import NodeLoadError
 from tentacular.spec import Dag, Enforcement
@@ -28,6 +29,7 @@ async def run_pipeline_test(directory: Path, *, enforcement: Enforcement = "stri
     dag = Dag.build(workflow.nodes, workflow.edge_pairs)
     config = wut.config(fixture.config)
     redactor = Redactor.for_secrets(fixture.secrets)
+    add_output_secrets(fixture.secrets)  # node prints and logging of this case are redacted too
     records: dict[str, InvocationRecord] = {}
     raised: dict[str, BaseException] = {}
     notes = (
@@ -104,6 +106,7 @@ async def run_pipeline_test(directory: Path, *, enforcement: Enforcement = "stri
                 result.error = redactor.text(difference.render())
             else:
                 result.passed = True
+        result.redact(redactor)
         results.append(result)
     drift = wut.drift(list(records.values()), enforcement)
     return TestReport(wut.name, wut.directory, "pipeline", results, drift, notes, usage=scope.usage_block())

@@ -39,6 +39,18 @@ class CaseResult:
     def name(self) -> str:
         return f"{self.node}[{self.case}]"
 
+    def redact(self, redactor: Any) -> None:
+        """Secret values out of everything the report shows (``redactor``: the engine's Redactor)."""
+        if self.difference is not None:
+            d = self.difference
+            self.difference = Difference(d.path, redactor.data(d.expected), redactor.data(d.actual), d.reason)
+        self.expected = redactor.data(self.expected)
+        self.actual = redactor.data(self.actual)
+        self.error = redactor.text(self.error) if self.error else self.error
+        self.hint = redactor.text(self.hint) if self.hint else self.hint
+        self.traceback = [redactor.text(line) for line in self.traceback]
+        self.logs = [redactor.text(line) for line in self.logs]
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "node": self.node,

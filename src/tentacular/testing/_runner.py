@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tentacular.engine._executor import describe_exception
+from tentacular.engine._output import add_secrets as add_output_secrets
 from tentacular.engine._secrets import Redactor
 from tentacular.errors import FixtureError, InputError, NodeLoadError, WorkflowNotFoundError
 from tentacular.spec import WORKFLOW_FILE, Enforcement
@@ -79,6 +80,7 @@ async def run_fixture(
     wut: WorkflowUnderTest, fixture: NodeFixture, usage: UsageCollector | None = None
 ) -> CaseResult:
     redactor = Redactor.for_secrets(fixture.secrets)
+    add_output_secrets(fixture.secrets)  # node prints and logging of this case are redacted too
     record = InvocationRecord(fixture.node)
     result = CaseResult(
         fixture.node,
@@ -128,8 +130,7 @@ async def run_fixture(
     result.actual = redactor.data(output) if raised is None else None
     result.logs = [redactor.text(entry.render()) for entry in record.logs]
     _judge(result, fixture, record, raised, output)
-    if result.error:
-        result.error = redactor.text(result.error)
+    result.redact(redactor)
     return result
 
 
