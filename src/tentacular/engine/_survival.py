@@ -34,6 +34,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tentacular.errors import TentacularError
@@ -41,6 +42,7 @@ from tentacular.errors import TentacularError
 LOOP_BLOCK_LIMIT = 0.5  # seconds an async node may hold the event loop without yielding
 _HEARTBEAT = 0.1
 _SIGNAL = signal.SIGUSR2
+_ENGINE_CODE = str(Path(__file__).absolute().parent.parent) + os.sep  # tentacular/, as co_filename spells it
 
 LEAKED_TASKS: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
 
@@ -167,9 +169,17 @@ class LoopWatchdog:
             self.loop.call_later(_HEARTBEAT, self._beat)
 
     def _in_node_code(self, frame: Any) -> bool:
+        """Node code is running (or blocking in a call it made), not the engine on its behalf.
+
+        Walking out from the innermost frame, reaching engine code first means the node is
+        inside a ``ctx`` call (the shared HTTP client loading its trust store on a loaded
+        machine, say): that is the engine's own work, not the node holding the loop."""
         while frame is not None:
-            if frame.f_code.co_filename.startswith(self.node_dirs):
+            filename = frame.f_code.co_filename
+            if filename.startswith(self.node_dirs):
                 return True
+            if filename.startswith(_ENGINE_CODE):
+                return False
             frame = frame.f_back
         return False
 
