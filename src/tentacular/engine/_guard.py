@@ -92,7 +92,8 @@ class RuntimeGuard:
         if _active is not None:
             raise TentacularError("the runtime permission guard is already installed in this process")
         removed = scrub_environment(self.policy.env_allow, self.policy.env_prefixes)
-        _refuse_cffi_loading(self._say)
+        if not self.policy.allow_ffi:
+            _refuse_cffi_loading(self._say)
         _refuse_direct_fork_exec(self._say)
         _record_resolutions(self)
         _hardening.install_wrappers(self, node_dirs=self._node_dirs)
@@ -168,10 +169,11 @@ class RuntimeGuard:
             handlers[event] = _refuse_process(event)
         for event in _FORK_EVENTS:
             handlers[event] = _refuse_process(event)
-        handlers["ctypes.dlopen"] = _check_dlopen
-        handlers["ctypes.dlsym"] = _refuse_symbol
-        handlers["ctypes.dlsym/handle"] = _refuse_symbol
-        handlers["ctypes.cdata"] = _refuse_raw_memory
+        if not self.policy.allow_ffi:  # contract.allowFFI: native code is the workflow's choice
+            handlers["ctypes.dlopen"] = _check_dlopen
+            handlers["ctypes.dlsym"] = _refuse_symbol
+            handlers["ctypes.dlsym/handle"] = _refuse_symbol
+            handlers["ctypes.cdata"] = _refuse_raw_memory
         handlers.update(_hardening.handlers(self, listen_ports=self._listen_ports))
         if self.policy.network_restricted:
             network = self.network
@@ -246,8 +248,8 @@ def _short(value: Any) -> str:
 
 def _native_refusal(what: str) -> GuardViolation:
     return GuardViolation(
-        f"{what} refused: nodes may not load or call native code through FFI — no contract entry "
-        "allows it; use a Python package with compiled extensions, declared in the workflow's packages"
+        f"{what} refused: nodes may not load or call native code through FFI — set "
+        "contract.allowFFI: true to allow it, or use a Python package with compiled extensions"
     )
 
 

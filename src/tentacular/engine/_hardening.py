@@ -5,7 +5,7 @@ refuses the system call whatever Python does), but the hook stays correct on ker
 without it and gives the clear refusal message:
 
 - native code: importing ``ctypes``/``_ctypes``/``cffi``/``_cffi_backend`` is refused unless
-  the policy opts in (``RuntimePolicy.allow_ffi``; no contract field sets it yet), and so is
+  the contract opts in (``contract.allowFFI`` → ``RuntimePolicy.allow_ffi``), and so is
   every foreign call, raw-memory read and pointer-to-object conversion
   (``ctypes.call_function`` …): a function pointer to ``system()``, however obtained,
   cannot be called; extension modules load only from the interpreter's and the
@@ -95,8 +95,8 @@ def check_path_object(value: Any) -> None:
 
 def _native(what: str) -> GuardViolation:
     return GuardViolation(
-        f"{what} refused: nodes may not load or call native code through FFI — no contract entry "
-        "allows it; use a Python package with compiled extensions, declared in the workflow's packages"
+        f"{what} refused: nodes may not load or call native code through FFI — set "
+        "contract.allowFFI: true to allow it, or use a Python package with compiled extensions"
     )
 
 

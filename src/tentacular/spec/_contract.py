@@ -146,6 +146,8 @@ class Contract(ExtensibleModel):
         default_factory=dict
     )
     network_policy: NetworkPolicyOverrides | None = Field(default=None, alias="networkPolicy")
+    # Python nodes may import ctypes/cffi and call native code (the kernel layer still holds).
+    allow_ffi: bool = Field(default=False, alias="allowFFI")
 
     @field_validator("version", mode="before")
     @classmethod

@@ -114,4 +114,5 @@ def runtime_policy(
         hosts=tuple(sorted(hosts)),
         cidrs=tuple(sorted(cidrs)),
         read_paths=read_paths,
+        allow_ffi=contract.allow_ffi,
     )
