@@ -14,6 +14,7 @@ from tentacular.deploy._kube.checks import Check, run_checks
 from tentacular.deploy._kube.client import connect
 from tentacular.deploy._kube.inspect import list_workflows as _list_workflows
 from tentacular.deploy._kube.inspect import pick_pod, workflow_status
+from tentacular.deploy._kube.kernel_layers import check_kernel_layers
 from tentacular.deploy._kube.trigger import RunOutcome, trigger_workflow
 from tentacular.deploy._kube.usage import deployed_usage
 from tentacular.deploy._operations import resolve_target
@@ -231,6 +232,11 @@ def cluster_check(
             secret_names=secret_names,
             fix=fix,
         )
-    if note and checks[-1].name == "Secret references":
-        checks[-1].warning = note
+        if checks[0].passed:  # the API answered: predict the kernel layers (issue 11)
+            runtime_class = resolved.runtime_class.value or DEFAULT_RUNTIME_CLASS
+            checks.append(check_kernel_layers(kube, runtime_class))
+    if note:
+        for check in checks:
+            if check.name == "Secret references":
+                check.warning = note
     return ClusterCheckReport(namespace, checks)

@@ -43,13 +43,14 @@ DEPLOYMENT = Kind("apps/v1", "Deployment")
 CRON_JOB = Kind("batch/v1", "CronJob")
 NETWORK_POLICY = Kind("networking.k8s.io/v1", "NetworkPolicy")
 RUNTIME_CLASS = Kind("node.k8s.io/v1", "RuntimeClass")
+NODE = Kind("v1", "Node")  # read by cluster check (kernel layers)
 CLUSTER_ROLE = Kind("rbac.authorization.k8s.io/v1", "ClusterRole")
 CLUSTER_ROLE_BINDING = Kind("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")
 INGRESS = Kind("networking.k8s.io/v1", "Ingress")
 HTTP_ROUTE = Kind("gateway.networking.k8s.io/v1", "HTTPRoute")
 # Custom resources lightkube has no model for: kind -> plural (webhook exposure, issue 14).
 GENERIC_RESOURCES = {HTTP_ROUTE: "httproutes"}
-CLUSTER_SCOPED = frozenset({NAMESPACE, RUNTIME_CLASS, CLUSTER_ROLE, CLUSTER_ROLE_BINDING})
+CLUSTER_SCOPED = frozenset({NAMESPACE, RUNTIME_CLASS, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, NODE})
 
 
 def kind_of(obj: Mapping[str, Any]) -> Kind:
