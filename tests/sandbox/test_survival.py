@@ -153,6 +153,8 @@ def test_overrunning_sync_nodes_leak_threads_honestly_and_the_pool_is_replaced(t
             ]
             for caller in callers:
                 caller.start()
+            during: list[dict[str, Any]] = []
+            _post(process.url, {"case": "quick"}, during)  # a healthy run while the pool overruns
             for caller in callers:
                 caller.join(timeout=30)
             after: list[dict[str, Any]] = []
@@ -160,6 +162,7 @@ def test_overrunning_sync_nodes_leak_threads_honestly_and_the_pool_is_replaced(t
         assert len(results) == 12
         for result in results:
             assert "timed out after 1000ms (still running in a leaked thread)" in result["errors"]["work"]
+        assert during[0]["success"], during
         assert after[0]["success"], after  # the leaked threads did not take the pool with them
         assert not poller.misses, poller.misses
         process.process.send_signal(signal.SIGTERM)
