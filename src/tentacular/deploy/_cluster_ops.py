@@ -232,11 +232,9 @@ def cluster_check(
             secret_names=secret_names,
             fix=fix,
         )
-        if checks[0].passed:  # the API answered: predict the kernel layers (issue 11)
-            runtime_class = resolved.runtime_class.value or DEFAULT_RUNTIME_CLASS
-            checks.append(check_kernel_layers(kube, runtime_class))
-    if note:
-        for check in checks:
-            if check.name == "Secret references":
-                check.warning = note
+        layers = check_kernel_layers(kube, resolved.runtime_class.value) if checks[0].passed else None
+    if note and checks[-1].name == "Secret references":
+        checks[-1].warning = note
+    if layers is not None:  # issue 11: which kernel layers the pods will get
+        checks.append(layers)
     return ClusterCheckReport(namespace, checks)
