@@ -1,5 +1,5 @@
 """A fault-injecting HTTP proxy in front of the real API server, for the failures a real server
-will not produce on demand: a 500 on one precise request, a hung connection.
+will not produce on demand: a 500 (or 503, 409) on one precise request.
 
 Everything else passes through unchanged, so a fault test still runs against real state: what
 was applied before the fault is really there, and the re-run really converges. This replaced the
@@ -29,7 +29,7 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"
 class Fault:
     method: str
     path: re.Pattern[str]  # searched in the request path (no query)
-    status: int  # 0: hold the connection open without answering (a hung server)
+    status: int
     message: str
     times: int
 
@@ -60,9 +60,6 @@ class FaultProxy:
         """The next ``times`` requests ``method`` whose path matches the regex ``path`` get ``status``."""
         self.faults.append(Fault(method.upper(), re.compile(path), status, message, times))
 
-    def hang(self, method: str, path: str, *, times: int = 1) -> None:
-        self.fail(method, path, status=0, message="", times=times)
-
     def kubeconfig(self, path: Path, *, token: str | None = None) -> Path:
         """Like ControlPlane.kubeconfig, through the proxy (plain HTTP on loopback)."""
         return write_kubeconfig(
@@ -89,7 +86,6 @@ class FaultProxy:
 
     def start(self) -> FaultProxy:
         self._lock = threading.Lock()
-        self._released = threading.Event()
         upstream = httpx.Client(
             base_url=self.plane.server,
             verify=ssl.create_default_context(cafile=str(self.plane.ca_file)),
@@ -111,10 +107,6 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 fault = proxy._take(self.command, self.path.split("?", 1)[0])
-                if fault is not None and fault.status == 0:
-                    proxy._released.wait(60)  # hung: the client's own timeout has to fire
-                    self.close_connection = True
-                    return
                 if fault is not None:
                     self._answer(fault.status, {"Content-Type": "application/json"}, fault.status_body())
                     return
@@ -142,7 +134,6 @@ class FaultProxy:
         return self
 
     def stop(self) -> None:
-        self._released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
