@@ -108,30 +108,19 @@ class _Server:
 
 
 def _api_server(home: Path) -> _Server:
-    """The cluster tests' real control plane when it can start here, else their API emulator."""
-    try:
-        from tests.cluster.control_plane import (
-            kube_binaries,
-            start_control_plane,  # type: ignore[import-not-found]
-        )
-    except ImportError:
-        start_control_plane = None
-    if start_control_plane is not None:
-        try:
-            plane = start_control_plane(kube_binaries())
-        except Exception as exc:  # no binaries, no Go: measure against the emulator instead
-            print(f"   real control plane unavailable ({exc}); using the API emulator")
-        else:
-            os.environ["KUBECONFIG"] = str(plane.kubeconfig(home / "kubeconfig"))
-            return _Server("kube-apiserver 1.36 + kwok", plane.stop)
-    from tests.cluster.emulator import KubeEmulator
+    """The cluster tests' real control plane (tests/cluster/control_plane.py; `make kube` builds it)."""
+    import shutil
 
-    emulator = KubeEmulator().start()
-    emulator.add_namespace("default")
-    runtime = {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "gvisor"}}
-    emulator.put({**runtime, "handler": "runsc"})
-    os.environ["KUBECONFIG"] = str(emulator.kubeconfig(home / "kubeconfig"))
-    return _Server("API emulator", emulator.stop)
+    from tests.cluster.control_plane import kube_binaries, start_control_plane
+
+    plane = start_control_plane(kube_binaries())
+    os.environ["KUBECONFIG"] = str(plane.kubeconfig(home / "kubeconfig"))
+
+    def stop() -> None:
+        plane.stop()
+        shutil.rmtree(plane.workdir, ignore_errors=True)
+
+    return _Server("kube-apiserver 1.36 + kwok", stop)
 
 
 def _total(counts: collections.Counter[str]) -> int:

@@ -1,6 +1,7 @@
 """Fixtures: the real control plane and its helpers (tests/cluster/kube.py; the fault proxy in
-tests/cluster/fault_proxy.py), and the older API emulator, which only test_releases.py and
-test_versions.py still use, isolated config homes and a fake clock."""
+tests/cluster/fault_proxy.py), isolated config homes, and the older API emulator, kept only for
+test_usage.py: it reads engine counters through the pods/proxy of running pods, and no engine runs
+behind kwok's pods."""
 
 from __future__ import annotations
 

@@ -217,7 +217,7 @@ class Kube:
 
     def writes(self, verb: str | None = None, resource: str | None = None) -> list[Write]:
         """Write requests into this test's namespaces (and cluster scope) by tntc's identities, oldest
-        first: what the emulator's request log was, as the real API server recorded it."""
+        first, as the real API server recorded them."""
         with self.plane.audit_log.open("rb") as log:
             log.seek(self._audit_mark)
             lines = log.read().splitlines()
