@@ -14,10 +14,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from types import CoroutineType
 from typing import Any, Protocol
 
+from tentacular.engine._eager import resume, start_eager
 from tentacular.engine._secrets import Redactor
 from tentacular.engine._survival import describe_node_exit, still_running_note
 from tentacular.errors import GuardViolation, TentacularError
@@ -177,6 +180,21 @@ def not_json_message(node: str, output: Any, exc: BaseException) -> str:
     )
 
 
+def _roots(dag: Dag) -> tuple[str, ...]:
+    """``dag.roots``, computed once per compiled DAG (a revision runs the same DAG every time)."""
+    cached = _ROOTS.get(id(dag))
+    if cached is not None and cached[0] is dag:
+        return cached[1]
+    if len(_ROOTS) > 64:
+        _ROOTS.clear()
+    roots = dag.roots
+    _ROOTS[id(dag)] = (dag, roots)
+    return roots
+
+
+_ROOTS: dict[int, tuple[Dag, tuple[str, ...]]] = {}
+
+
 async def execute(
     dag: Dag,
     run_node: RunNode,
@@ -190,7 +208,12 @@ async def execute(
     describe_error: DescribeError = describe_exception,
     observer: ExecutionObserver | None = None,
 ) -> ExecutionResult:
-    """Run every node of ``dag`` once its parents have finished; see the module docstring."""
+    """Run every node of ``dag`` once its parents have finished; see the module docstring.
+
+    Each node runs in its own eager task (``_eager``): a node that returns without
+    suspending costs no event-loop iteration and no timer; its attempt timer is armed
+    only when it first suspends, at the deadline it would have had from its start.
+    """
     loop = asyncio.get_running_loop()
     parents = dag.parents
     children = dag.children
@@ -199,64 +222,93 @@ async def execute(
     cancelled: list[str] = []
     timings: dict[str, tuple[float, float]] = {}
     waiting = {node: len(parents[node]) for node in dag.nodes}
-    running: dict[str, asyncio.Task[None]] = {}
+    running: dict[str, asyncio.Future[Any]] = {}  # nodes whose task is suspended
+    ready: deque[str] = deque(_roots(dag))  # parents done, task not created yet
     expired: set[str] = set()
     stopped: set[str] = set()  # cancelled by this executor (fail-fast, shutdown), not by the node
-    begun: set[str] = set()
-    all_done: asyncio.Future[None] = loop.create_future()
+    all_done: asyncio.Future[None] | None = None
     timeout_ms = _ms(timeout)
     failed = False
+    pumping = False
+    active = 0  # tasks created and not finished
 
-    def start(node: str) -> None:
-        node_parents = parents[node]
-        if not node_parents:
-            value = root_input
-        elif len(node_parents) == 1:
-            value = outputs[node_parents[0]]
-        else:
-            value = {parent: outputs[parent] for parent in node_parents}  # edge order (F-063)
-        running[node] = loop.create_task(run_one(node, value))
+    def pump() -> None:
+        # A queue instead of starting children from inside their parent's step: a long chain
+        # of nodes that finish at once must not nest one Python frame per node.
+        nonlocal pumping, active
+        pumping = True
+        try:
+            while ready:
+                node = ready.popleft()
+                node_parents = parents[node]
+                if not node_parents:
+                    value = root_input
+                elif len(node_parents) == 1:
+                    value = outputs[node_parents[0]]
+                else:
+                    value = {parent: outputs[parent] for parent in node_parents}  # edge order (F-063)
+                active += 1
+                task = start_eager(loop, run_one(node, value))
+                if not task.done():
+                    running[node] = task
+        finally:
+            pumping = False
 
     def expire(node: str) -> None:
         expired.add(node)
         running[node].cancel()
 
+    async def attempt_once(node: str, value: Any) -> Any:
+        deadline = loop.time() + timeout
+        awaitable = run_node(node, value)
+        if type(awaitable) is CoroutineType:
+            try:
+                pending = awaitable.send(None)
+            except StopIteration as stop:
+                return stop.value  # finished without suspending: it cannot have timed out
+            timer = loop.call_at(deadline, expire, node)
+            try:
+                return await resume(awaitable, pending)
+            finally:
+                timer.cancel()
+        timer = loop.call_at(deadline, expire, node)
+        try:
+            return await awaitable
+        finally:
+            timer.cancel()
+
     async def run_one(node: str, value: Any) -> None:
-        # A timer per attempt instead of asyncio.timeout(): same cancellation, half the cost.
         nonlocal failed
         began = clock()
-        begun.add(node)
         output: Any = None
         message: str | None = None
         try:
             attempt = 0
             while True:
-                timer = loop.call_at(loop.time() + timeout, expire, node)
                 probe = observer.attempt(node, attempt) if observer is not None else None
                 outcome = "error"
                 failure: BaseException | None = None
                 try:
-                    output = await run_node(node, value)
-                    timer.cancel()
+                    output = await attempt_once(node, value)
                     _ensure_json(node, output)
                     message = None
                     outcome = "ok"
                     break
                 except asyncio.CancelledError:
-                    timer.cancel()
                     outcome = "cancelled"
+                    task = asyncio.current_task()
+                    assert task is not None
                     if node not in expired:
                         if node in stopped:
                             raise
                         # The node's own code cancelled something (even its own task) and let it
                         # escape: a failure, not a cancelled run.
-                        while running[node].uncancel() > 0:
+                        while task.uncancel() > 0:
                             pass
                         message = f'Node "{node}" was cancelled from inside its own code'
                         outcome = "error"
                     else:
                         expired.discard(node)
-                        task = running[node]
                         if task.uncancel() > 0:  # fail-fast or shutdown also asked: stop
                             raise
                         message = f'Node "{node}" timed out after {timeout_ms}ms' + still_running_note(task)
@@ -264,11 +316,9 @@ async def execute(
                 except _NotJson as exc:
                     message = str(exc)
                 except Exception as exc:
-                    timer.cancel()
                     message = describe_error(node, exc)
                     failure = exc
                 except BaseException as exc:  # SystemExit, KeyboardInterrupt, LoopBlocked…: the node's
-                    timer.cancel()
                     message = describe_node_exit(node, exc)
                     failure = exc
                 finally:
@@ -289,43 +339,42 @@ async def execute(
             errors[node] = redactor.text(message) if redactor is not None else message
             if not failed:
                 failed = True
-                for other, task in list(running.items()):
-                    if other == node:
-                        continue
-                    stopped.add(other)
-                    task.cancel()
-                    if other not in begun:
-                        # Cancelled before its first step, the task never runs its own
-                        # bookkeeping; it never started, so it is neither failed nor cancelled.
-                        del running[other]
+                ready.clear()  # queued, never started: neither failed nor cancelled
+                for other, other_task in list(running.items()):
+                    if other != node:
+                        stopped.add(other)
+                        other_task.cancel()
         else:
             outputs[node] = output
             if not failed:
                 for child in children[node]:
                     waiting[child] -= 1
                     if waiting[child] == 0:
-                        start(child)
+                        ready.append(child)
         finish(node)
 
     def finish(node: str) -> None:
-        del running[node]
-        if not running and not all_done.done():
+        nonlocal active
+        running.pop(node, None)
+        active -= 1
+        if not pumping:
+            pump()
+        if not active and all_done is not None and not all_done.done():
             all_done.set_result(None)
 
     started_at = clock()
-    for root in dag.roots:
-        start(root)
-    if not running:
-        all_done.set_result(None)
-    try:
-        await all_done
-    except asyncio.CancelledError:
-        stopped.update(running)
-        for task in list(running.values()):
-            task.cancel()
-        if running:
-            await asyncio.wait(list(running.values()))
-        raise
+    pump()
+    if active:
+        all_done = loop.create_future()
+        try:
+            await all_done
+        except asyncio.CancelledError:
+            stopped.update(running)
+            for task in list(running.values()):
+                task.cancel()
+            if running:
+                await asyncio.wait(list(running.values()))
+            raise
     return ExecutionResult(
         outputs=outputs,
         errors=errors,
