@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,9 +30,13 @@ from tentacular.engine._runtime import NodeFunction, load_nodes
 from tentacular.engine._survival import watch_loop
 from tentacular.spec import Dag, LoadedWorkflow, Workflow, load_workflow
 
+_ids = random.Random(os.urandom(16))
+os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(16)))  # workers must not share ids
+
 
 def new_run_id() -> str:
-    return os.urandom(6).hex()
+    """12 random hex digits; from a seeded generator, not a getrandom() system call per run."""
+    return f"{_ids.getrandbits(48):012x}"
 
 
 def compile_dag(workflow: Workflow) -> Dag:

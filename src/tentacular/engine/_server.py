@@ -14,6 +14,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import orjson
+
 from tentacular.engine._core import WorkflowEngine, new_run_id
 from tentacular.engine._telemetry import carrier_from_headers, trigger_from_headers
 
@@ -115,8 +117,10 @@ class EngineApp:
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, *, reads_body: bool) -> None:
         payload: Any = {}
+        headers = scope["headers"]
+        declared, traced = _scan_headers(headers)
         if reads_body:
-            body = await self._read_body(scope, receive)
+            body = await self._read_body_declared(receive, declared)
             if body is None:
                 await _respond(
                     send, 413, json.dumps({"error": f"request body exceeds {self.max_body} bytes"}).encode()
@@ -136,12 +140,11 @@ class EngineApp:
         started = time.perf_counter()
         run_id = new_run_id()
         try:
-            headers = scope["headers"]
             result = await self.engine.run(
                 payload,
                 run_id=run_id,
-                trigger=trigger_from_headers(headers),
-                carrier=carrier_from_headers(headers),
+                trigger=trigger_from_headers(headers) if traced else "manual",
+                carrier=carrier_from_headers(headers) if traced else None,
             )
         except asyncio.CancelledError:  # shutdown after the grace period: still a JSON answer
             telemetry.record(run_id, False, time.perf_counter() - started, "cancelled at shutdown")
@@ -158,20 +161,20 @@ class EngineApp:
         data = result.to_dict()
         error = next(iter(data["errors"].values()), None)
         telemetry.record(run_id, result.success, result.duration, error)
-        body_out = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-        await _respond(send, 200 if result.success else 500, body_out)
+        await _respond(send, 200 if result.success else 500, encode_result(data))
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         """The request body, or None when it exceeds ``max_body`` (checked before reading when declared)."""
+        return await self._read_body_declared(receive, _scan_headers(scope["headers"])[0])
+
+    async def _read_body_declared(self, receive: Receive, declared: bytes | None) -> bytes | None:
         limit = self.max_body
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    if int(value) > limit:
-                        return None
-                except ValueError:
-                    pass
-                break
+        if declared is not None:
+            try:
+                if int(declared) > limit:
+                    return None
+            except ValueError:
+                pass
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -196,6 +199,31 @@ def _layers() -> dict[str, str]:
     return layers_report()
 
 
+_TRACE_AND_TRIGGER = frozenset({b"traceparent", b"tracestate", b"x-tentacular-trigger"})
+
+
+def _scan_headers(headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, bool]:
+    """One pass over the (lower-cased) request headers: the declared Content-Length, and whether
+    any trace or trigger header is present (most requests carry neither)."""
+    declared: bytes | None = None
+    traced = False
+    for name, value in headers:
+        if name == b"content-length":
+            if declared is None:
+                declared = value
+        elif name in _TRACE_AND_TRIGGER:
+            traced = True
+    return declared, traced
+
+
+def encode_result(data: dict[str, Any]) -> bytes:
+    """The /run answer: orjson (UTF-8, compact), json's output for what orjson refuses (ints past 64 bits)."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def _parse_payload(body: bytes) -> Any:
     """Root input (F-079): the JSON body; ``{}`` for an empty body or JSON null.
 
@@ -204,11 +232,16 @@ def _parse_payload(body: bytes) -> Any:
     if not body.strip():
         return {}
     try:
-        value = json.loads(body)
-    except UnicodeDecodeError:
-        raise ValueError("request body is not valid JSON: it is not UTF-8 text") from None
-    except ValueError as exc:
-        raise ValueError(f"request body is not valid JSON: {exc}") from None
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # json decides what orjson refuses (NaN, big ints, deep nesting → RecursionError) and
+        # words the error, as before.
+        try:
+            value = json.loads(body)
+        except UnicodeDecodeError:
+            raise ValueError("request body is not valid JSON: it is not UTF-8 text") from None
+        except ValueError as exc:
+            raise ValueError(f"request body is not valid JSON: {exc}") from None
     return {} if value is None else value
 
 
