@@ -127,3 +127,21 @@ def test_the_engine_process_refuses_a_body_that_is_not_json(
     assert empty.status_code == 200 and empty.json()["outputs"] == {"echo": {}}
     engine.wait_for(lambda line: "RAN {}" in line)
     assert [m for m in engine.messages() if m.startswith("RAN")] == ["RAN {}"]  # the 400 ran nothing
+
+
+def test_two_workers_share_the_port_and_stop_on_sigterm(
+    make_flow: WorkflowWriter, engine_process: Callable[..., EngineProcess]
+) -> None:
+    node = "import os\n\nasync def run(ctx, input):\n    return os.getpid()\n"
+    engine = engine_process(make_flow({"pid": node}), "--workers", "2")
+    seen: set[int] = set()
+
+    def both_answered() -> bool:
+        with httpx.Client(base_url=engine.url, timeout=5) as fresh:  # a new connection each time
+            seen.add(fresh.post("/run", json={}).json()["outputs"]["pid"])
+        return len(seen) == 2
+
+    assert poll(both_answered, True) is True  # SO_REUSEPORT spreads connections over both workers
+    assert engine.proc.pid not in seen
+    engine.proc.send_signal(signal.SIGTERM)
+    assert engine.proc.wait(20) == 0

@@ -185,7 +185,7 @@ async def start_triggers(engine: WorkflowEngine, app: EngineApp, server: Any, *,
 
 def main(argv: Sequence[str] | None = None) -> int:
     from tentacular.engine._guard import guard_for  # D4: start-up step 4
-    from tentacular.engine._startup import complete_boot, prepare
+    from tentacular.engine._startup import complete_boot, prepare, worker_listener
     from tentacular.errors import TentacularError
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -201,7 +201,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
     try:
-        prepared = prepare(args.workflow, secrets_path=args.secrets, listen=(args.host, args.port), log=log)
+        prepared = prepare(
+            args.workflow,
+            secrets_path=args.secrets,
+            listen=(args.host, args.port),
+            log=log,
+            reuse_port=workers > 1,
+        )
     except TentacularError as exc:
         return fail(exc)
     listener = prepared.listener
@@ -212,18 +218,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def boot_and_serve(first: bool) -> int:
         try:
+            if workers > 1:  # before the guard: it derives the allowed ports from this socket
+                prepared.listener = worker_listener(listener)
             engine = complete_boot(
                 prepared, install_guard=guard_for(enabled=not args.no_guard, log=log, hot_reload=args.watch)
             )
         except TentacularError as exc:
             return fail(exc)
         if first:
-            log_banner(engine, log, listener)
+            log_banner(engine, log, prepared.listener)
+        assert prepared.listener is not None
         try:
             asyncio.run(
                 serve(
                     engine,
-                    listener,
+                    prepared.listener,
                     grace_period=args.grace_period,
                     max_body=args.max_body,
                     watch=args.watch,
@@ -240,4 +249,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Fork before the guard (which forbids fork); each worker installs it and imports the nodes.
     log.engine("info", f"Starting {workers} worker processes")
-    return run_workers(workers, boot_and_serve)
+    return run_workers(workers, boot_and_serve, listener)

@@ -58,7 +58,9 @@ def prepare(
     log_stream: TextIO | None = None,
     secret_resolver: SecretResolver | None = None,
     telemetry: Observability | None = None,
+    reuse_port: bool = False,
 ) -> PreparedEngine:
+    """Steps 1-3; with ``reuse_port`` the socket is bound for ``--workers`` (see ``bind_listener``)."""
     loaded = load_workflow(workflow)
     try:
         dag = compile_dag(loaded.workflow)
@@ -85,16 +87,27 @@ def prepare(
         # Import httpx and build the client now: on a first fetch the import (~0.2-0.5 s without
         # bytecode caches) would hold the event loop inside the node and trip the loop watchdog.
         services.http.warm()
-    listener = bind_listener(*listen) if listen is not None else None
+    listener = (
+        bind_listener(*listen, reuse_port=reuse_port, listen=not reuse_port) if listen is not None else None
+    )
     return PreparedEngine(loaded, dag, secrets, services, listener)
 
 
-def bind_listener(host: str, port: int) -> socket.socket:
+def bind_listener(host: str, port: int, *, reuse_port: bool = False, listen: bool = True) -> socket.socket:
+    """The engine's listening socket.
+
+    ``--workers N`` binds with ``SO_REUSEPORT``: the parent binds without listening (it
+    holds the port and learns it when 0 was asked), each worker binds its own listening
+    socket to the same port and the kernel spreads new connections evenly over them
+    (one shared accept queue let one worker take most connections).
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets that say TCP,
     # and without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -106,9 +119,18 @@ def bind_listener(host: str, port: int) -> socket.socket:
             if in_use
             else None,
         ) from None
-    sock.listen(2048)
+    if listen:
+        sock.listen(2048)
     sock.setblocking(False)
     return sock
+
+
+def worker_listener(shared: socket.socket) -> socket.socket:
+    """A worker's own ``SO_REUSEPORT`` listener on the address the parent bound (``--workers N``)."""
+    host, port = shared.getsockname()[:2]
+    own = bind_listener(str(host), int(port), reuse_port=True)
+    shared.close()  # this process's copy of the parent's socket; the parent keeps the port
+    return own
 
 
 def load(prepared: PreparedEngine, *, sleep: Sleep | None = None) -> WorkflowEngine:

@@ -1,8 +1,12 @@
 """Pre-forked worker processes sharing one listening socket (``--workers N``).
 
-The workflow is parsed, secrets resolved and the socket bound once; then the
-process forks and every worker installs the runtime guard (which forbids fork)
-and imports the nodes itself. The kernel spreads connections over the workers.
+The workflow is parsed and validated, secrets resolved and the port bound once; then
+``gc.freeze()`` moves everything loaded so far out of the collector's reach (a
+collection in a worker would otherwise write to every page it scans and undo the
+copy-on-write sharing) and the process forks. Every worker binds its own
+``SO_REUSEPORT`` listener on that port, installs the runtime guard (which forbids
+fork) and imports the nodes itself: node code never runs before the guard, so it
+cannot be loaded before the fork. The kernel spreads connections over the workers.
 The parent only supervises: it forwards SIGTERM/SIGINT, waits for every worker
 to drain, and exits 0 when all of them did.
 Hot reload needs one process, so ``--watch`` always runs a single worker.
@@ -11,15 +15,20 @@ Hot reload needs one process, so ``--watch`` always runs a single worker.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any
 
 
-def run_workers(count: int, serve_one: Callable[[bool], int]) -> int:
+def run_workers(count: int, serve_one: Callable[[bool], int], shared: socket.socket | None = None) -> int:
+    """Fork ``count`` workers running ``serve_one(first)``; exit 0 when all of them did."""
     children: list[int] = []
+    gc.collect()
+    gc.freeze()
     for index in range(count):
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
@@ -33,6 +42,8 @@ def run_workers(count: int, serve_one: Callable[[bool], int]) -> int:
                 sys.stderr.flush()
             os._exit(code)
         children.append(pid)
+    if shared is not None:
+        shared.close()  # the workers listen on their own sockets; the port stays theirs
 
     def forward(signum: int, _frame: Any) -> None:
         for child in children:
