@@ -1,0 +1,65 @@
+"""The engine's start-up import set (issue 19, cold start): what `python -m tentacular.engine` loads
+before it answers, for a workflow with no dependencies, no triggers and telemetry off.
+
+Every module here is paid for by every pod start (a CronJob run, a scale-from-zero). The
+heavy ones must stay lazy: the HTTP client until a node fetches, OpenTelemetry until a
+workflow configures it, NATS until a queue trigger exists, watchfiles until ``--watch``,
+the Prometheus client until ``/metrics`` is scraped, and nothing of the CLI, deploy,
+testing or agent layers. The module count is a budget: raise it only with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import WorkflowWriter
+
+MODULE_BUDGET = 460  # measured 417 on CPython 3.11 (2026-12-02); headroom for dependency updates
+
+PROBE = """
+import json, sys
+from tentacular.engine._guard import guard_for
+from tentacular.engine._logs import LogSink
+from tentacular.engine._service import serve  # noqa: F401 - the serving module, as main() imports it
+from tentacular.engine._startup import complete_boot, prepare
+
+log = LogSink()
+prepared = prepare(sys.argv[1], listen=("127.0.0.1", 0), log=log)
+complete_boot(prepared, install_guard=guard_for(enabled=True, log=log, hot_reload=False))
+import uvicorn.server, uvicorn.protocols.http.httptools_impl  # what serve() imports
+from tentacular.engine._http import head_timeout_protocol  # noqa: F401
+print(json.dumps(sorted(sys.modules)))
+"""
+
+LAZY = (
+    "httpx",
+    "httpcore",
+    "opentelemetry",
+    "nats",
+    "prometheus_client",
+    "jsonschema",
+    "lightkube",
+    "mcp",
+    "typer",
+    "rich",
+    "tentacular.deploy",
+    "tentacular.testing",
+    "tentacular.agent",
+    "tentacular.cli",
+    "tentacular.engine._deno",
+    "tentacular.engine._triggers._host",
+)
+
+
+def test_engine_start_imports_stay_within_budget(make_flow: WorkflowWriter) -> None:
+    flow: Path = make_flow({"echo": "async def run(ctx, input):\n    return input\n"})
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(flow)], capture_output=True, text=True, check=True, timeout=120
+    )
+    modules: list[str] = json.loads(out.stdout.strip().splitlines()[-1])
+    eager = sorted({m for m in modules for lazy in LAZY if m == lazy or m.startswith(lazy + ".")})
+    assert eager == [], f"imported at engine start although only needed later: {eager}"
+    assert len(modules) <= MODULE_BUDGET, f"{len(modules)} modules at engine start (budget {MODULE_BUDGET})"
