@@ -2,6 +2,10 @@
 
 import sys
 
-from tentacular.engine._service import main
+from tentacular.engine._lean import trim_start_up
+
+trim_start_up()  # before anything imports uvicorn or builds a pydantic model
+
+from tentacular.engine._service import main  # noqa: E402
 
 sys.exit(main())

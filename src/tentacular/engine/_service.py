@@ -110,13 +110,14 @@ async def serve(
 
     ``cron`` (``tntc dev --cron``) also runs cron triggers on their schedule.
     """
-    import uvicorn
+    from uvicorn.config import Config  # submodules only: see engine/_lean.py
+    from uvicorn.server import Server
 
     from tentacular.engine._http import head_timeout_protocol
 
     log = engine.services.log
     app = EngineApp(engine, max_body=max_body)
-    config = uvicorn.Config(
+    config = Config(
         app,
         lifespan="off",
         ws="none",  # no websocket routes; "auto" imports wsproto (~17 ms of start-up)
@@ -128,7 +129,7 @@ async def serve(
         timeout_keep_alive=30,
         http=head_timeout_protocol(head_timeout),  # sandbox: slowloris (Build 6)
     )
-    server = uvicorn.Server(config)
+    server = Server(config)
     triggers = await start_triggers(engine, app, server, cron=cron)
     stop_watch = asyncio.Event()
     watcher = None
