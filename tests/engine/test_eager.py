@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 from typing import Any
 
 from tentacular.engine._executor import execute
@@ -59,6 +60,6 @@ async def test_a_long_chain_of_instant_nodes_does_not_nest() -> None:
     async def run_node(node: str, value: Any) -> Any:
         return value + 1
 
-    graph = Dag.build(names, list(zip(names, names[1:], strict=False)))
+    graph = Dag.build(names, list(itertools.pairwise(names)))
     result = await execute(graph, run_node, 0, timeout=10, retries=0)
     assert result.outputs[names[-1]] == 3000
