@@ -18,6 +18,7 @@ Only the engine's entry point calls this; library users of the engine are not af
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import sys
@@ -30,6 +31,9 @@ def trim_start_up() -> None:
     _uvicorn_without_cli()
 
 
+_LIGHT = {"Config": "uvicorn.config", "Server": "uvicorn.server"}
+
+
 def _uvicorn_without_cli() -> None:
     if "uvicorn" in sys.modules:
         return
@@ -40,9 +44,12 @@ def _uvicorn_without_cli() -> None:
     loader = spec.loader
 
     def complete(name: str) -> Any:
-        # Anything but a submodule was asked for: become the real package now.
         if name.startswith("__"):
             raise AttributeError(name)
+        if name in _LIGHT:  # `from uvicorn import Config` (uvicorn.lifespan does): no CLI needed
+            submodule = importlib.import_module(_LIGHT[name])
+            return getattr(submodule, name)
+        # Anything else was asked for: become the real package now.
         del module.__getattr__
         loader.exec_module(module)
         return getattr(module, name)
