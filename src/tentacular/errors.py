@@ -148,7 +148,15 @@ class ClusterAuthError(ClusterError):
 
 
 class ClusterForbiddenError(ClusterError):
+    """HTTP 403: RBAC denied a verb on a resource at a scope (``denied`` names them) or admission refused."""
+
     code = "cluster_forbidden"
+
+
+class ClusterKubeletUnreachableError(ClusterError):
+    """The API server could not proxy logs/exec to the node's kubelet; ``node`` names the node."""
+
+    code = "cluster_kubelet_unreachable"
 
 
 class ClusterNotFoundError(ClusterError):

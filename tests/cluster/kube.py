@@ -232,6 +232,8 @@ class Kube:
             if (verb and event["verb"] != verb) or (resource and plural != resource):
                 continue
             query = dict(parse_qsl(urlsplit(event["requestURI"]).query))
+            if "dryRun" in query:  # admitted or refused, but nothing was stored: not a write
+                continue
             status = (event.get("responseStatus") or {}).get("code", 0)
             user = event["user"]["username"]
             name = ref.get("name") or (event.get("requestObject") or {}).get("metadata", {}).get("name", "")

@@ -70,7 +70,10 @@ ERROR_HINTS: dict[str, str] = {
     "cluster": "the Kubernetes API call failed; see the message",
     "cluster_unreachable": "check the kubeconfig/context (`tntc cluster check`)",
     "cluster_unauthorized": "refresh the cluster credentials",
-    "cluster_forbidden": "the service account lacks a permission; `tntc cluster check` lists them",
+    "cluster_forbidden": "`denied` names the verb, resource and scope the account lacks (or admission "
+    "refused the object); `tntc cluster check` lists everything missing",
+    "cluster_kubelet_unreachable": "the API server cannot reach the kubelet on the `node` named; "
+    "an operator must fix the node (logs/exec only; the workflow may still run)",
     "cluster_not_found": "the workflow or namespace does not exist there; check `tntc list`",
     "cluster_conflict": "someone else changed the object; run the command again",
     "cluster_invalid": "the API server rejected an object; the message names the field",

@@ -130,6 +130,12 @@ def deploy(
     policy: Annotated[
         Path | None, typer.Option("--policy", help="Release policy file (default: the environment's policy).")
     ] = None,
+    reclaim: Annotated[
+        bool,
+        typer.Option(
+            "--reclaim", help="Remove fields other field managers added to the workflow's objects (drift)."
+        ),
+    ] = False,
     cluster_registry: Annotated[str | None, typer.Option("--cluster-registry", hidden=True)] = None,
 ) -> None:
     from tentacular import deploy as face
@@ -155,6 +161,7 @@ def deploy(
         timeout=seconds_option(timeout, default=face.DEFAULT_DEPLOY_TIMEOUT),
         keep=keep,
         policy=policy,
+        reclaim=reclaim,
     )
     if not dry_run:
         finish(ctx, deploy_result(face.deploy(directory, request, on_event=event_printer(ctx))))

@@ -123,6 +123,8 @@ def list_workflows(
 
     listing = deploy.list_workflows(target=target_options(ctx), all_namespaces=all_namespaces)
     rows = listing.workflows
+    if listing.note:
+        progress(options_of(ctx), f"⚠ {listing.note}")
 
     def text(out: TextIO) -> None:
         if not rows:
@@ -140,8 +142,17 @@ def list_workflows(
                 f"{replicas:<10}{age(row['created']):<8}{row.get('deployedBy') or ''}\n"
             )
 
+    data: dict[str, Any] = {"workflows": rows}
+    if listing.note:
+        data.update(searched=listing.searched, note=listing.note)
     result = CommandResult(
-        "list", True, f"{len(rows)} workflow(s)", data={"workflows": rows}, text=text, show_status_line=False
+        "list",
+        True,
+        f"{len(rows)} workflow(s)",
+        hints=[listing.note] if listing.note else [],
+        data=data,
+        text=text,
+        show_status_line=False,
     )
     finish(ctx, result)
 

@@ -16,18 +16,28 @@ cluster_app = typer.Typer(help="Check that a cluster is ready for tentacular.", 
 def register(app: typer.Typer) -> None:
     app.command("audit", help="Compare deployed resources with the workflow's contract.")(audit)
     app.command("configure", help="Write user or project configuration and environments.")(configure)
-    cluster_app.command("check", help="Check API, namespace, gVisor, RBAC and secrets.")(cluster_check)
+    cluster_app.command(
+        "check",
+        help="Predict a deploy: API, namespace, RuntimeClass, RBAC (per the permission table), secrets.",
+    )(cluster_check)
     app.add_typer(cluster_app, name="cluster")
 
 
 def cluster_check(
     ctx: typer.Context,
     fix: Annotated[bool, typer.Option("--fix", help="Create the namespace when it is missing.")] = False,
-    directory: Annotated[Path, typer.Option("--dir", help="Workflow whose secrets to check.")] = Path(),
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Workflow whose deploy to predict (default: the current directory).")
+    ] = Path(),
+    runtime_class: Annotated[
+        str | None, typer.Option("--runtime-class", help='RuntimeClass the deploy would use; "" for none.')
+    ] = None,
 ) -> None:
     from tentacular import deploy
 
-    report = deploy.cluster_check(target=target_options(ctx), directory=directory, fix=fix)
+    report = deploy.cluster_check(
+        target=target_options(ctx), directory=directory, fix=fix, runtime_class=runtime_class
+    )
 
     def text(out: TextIO) -> None:
         for check in report.checks:
@@ -68,12 +78,15 @@ def audit(
 
     def text(out: TextIO) -> None:
         out.write(f"Audit Report: {report.workflow} (namespace: {report.namespace})\n")
-        for section in ("networkPolicy", "secrets", "cronJobs", "deployment"):
+        for section in ("networkPolicy", "secrets", "cronJobs", "deployment", "drift"):
             entry: dict[str, Any] = result[section]
             out.write(f"  {section}: {entry['status']}\n")
             for key in ("details", "missing", "extra", "differences"):
                 if entry.get(key):
                     out.write(f"    {key}: {entry[key]}\n")
+            for drifted in entry.get("fields") or []:
+                flag = "security-relevant" if drifted["security"] else "other"
+                out.write(f"    {drifted['object']} {drifted['path']} ({drifted['manager']}, {flag})\n")
             for direction in ("egress", "ingress"):
                 for kind, rules in (entry.get(direction) or {}).items():
                     for rule in rules:
@@ -85,12 +98,20 @@ def audit(
         if report.passed
         else "audit failed - deployed resources do not match contract expectations"
     )
+    hints = []
+    if result["drift"]["status"] != "match":
+        hints.append(f"remove what other field managers added with: tntc deploy {directory} --reclaim")
+    if any(
+        result[s]["status"] != "match" for s in ("networkPolicy", "cronJobs", "deployment", "webhookRoute")
+    ):
+        hints.append(f"a deploy restores what tntc renders: tntc deploy {directory}")
     finish(
         ctx,
         CommandResult(
             "audit",
             report.passed,
             summary,
+            hints=hints,
             data={"namespace": report.namespace, "audit": result},
             text=text,
             show_status_line=not report.passed,

@@ -28,8 +28,21 @@ def deploy_result(report: DeployReport) -> CommandResult:
     def text(out: TextIO) -> None:
         out.write(f"Deployed {report.workflow} to {namespace}\n")
 
+    hints = (
+        [
+            "other field managers own fields on the deployed objects (see drift); remove them with: "
+            "tntc deploy --reclaim"
+        ]
+        if report.drift
+        else []
+    )
     return CommandResult(
-        "deploy", True, f"deployed {report.workflow} to {namespace}", data=report.to_dict(), text=text
+        "deploy",
+        True,
+        f"deployed {report.workflow} to {namespace}",
+        hints=hints,
+        data=report.to_dict(),
+        text=text,
     )
 
 

@@ -10,26 +10,20 @@ from pathlib import Path
 from typing import Any
 
 from tentacular.deploy._kube.audit import audit_workflow
-from tentacular.deploy._kube.checks import Check, run_checks
+from tentacular.deploy._kube.checks import Check, plan_for, run_checks
 from tentacular.deploy._kube.client import connect
+from tentacular.deploy._kube.deploy import needs_existing_secret
 from tentacular.deploy._kube.inspect import list_workflows as _list_workflows
 from tentacular.deploy._kube.inspect import pick_pod, workflow_status
-from tentacular.deploy._kube.kernel_layers import check_kernel_layers
 from tentacular.deploy._kube.trigger import RunOutcome, trigger_workflow
 from tentacular.deploy._kube.usage import deployed_usage
 from tentacular.deploy._operations import resolve_target
 from tentacular.deploy._options import DEFAULT_RUN_TIMEOUT, TargetOptions
 from tentacular.deploy._plan import local_secrets_for, render_objects
 from tentacular.deploy._settings import DeployTarget, load_settings
-from tentacular.errors import InputError
+from tentacular.errors import ClusterForbiddenError, ClusterNotFoundError, InputError, WorkflowNotFoundError
 from tentacular.events import Event, EventSink, ignore_events
-from tentacular.spec import (
-    DEFAULT_RUNTIME_CLASS,
-    check_workflow,
-    is_dns_label,
-    load_workflow,
-    secret_inventory,
-)
+from tentacular.spec import LoadedWorkflow, is_dns_label, load_workflow
 
 
 def _target(options: TargetOptions) -> DeployTarget:
@@ -138,15 +132,47 @@ def usage(name: str, *, target: TargetOptions) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class WorkflowList:
-    namespace: str | None  # None: every namespace
+    namespace: str | None  # None: every namespace (or every readable one, see ``note``)
     workflows: list[dict[str, Any]]
+    #: With ``-A`` when listing every namespace is not allowed: the namespaces that were listed.
+    searched: list[str] | None = None
+    note: str | None = None
+
+
+def _known_namespaces(resolved: DeployTarget) -> list[str]:
+    """Namespaces this user works in: the resolved one, the configured default, every environment's."""
+    settings = load_settings()
+    found = [resolved.namespace.value, settings.text("namespace") or ""]
+    found += [str(env.get("namespace") or "") for env in settings.environments.values()]
+    return sorted({ns for ns in found if ns})
 
 
 def list_workflows(*, target: TargetOptions, all_namespaces: bool = False) -> WorkflowList:
+    """``-A`` lists every namespace at once; an account that may not (``edit`` in one namespace)
+    gets the namespaces it can read among those it works in, and is told so."""
     resolved = _target(target)
-    namespace = None if all_namespaces else resolved.namespace.value
+    if not all_namespaces:
+        with connect(resolved.cluster) as kube:
+            return WorkflowList(resolved.namespace.value, _list_workflows(kube, resolved.namespace.value))
     with connect(resolved.cluster) as kube:
-        return WorkflowList(namespace, _list_workflows(kube, namespace))
+        try:
+            return WorkflowList(None, _list_workflows(kube, None))
+        except ClusterForbiddenError:
+            pass
+        rows: list[dict[str, Any]] = []
+        searched, denied = [], []
+        for namespace in _known_namespaces(resolved):
+            try:
+                rows += _list_workflows(kube, namespace)
+                searched.append(namespace)
+            except (ClusterForbiddenError, ClusterNotFoundError):
+                denied.append(namespace)
+    note = (
+        "this account may not list deployments in every namespace; listed the configured "
+        f"namespaces it can read: {', '.join(searched) or '(none)'}"
+        + (f" (not readable: {', '.join(denied)})" if denied else "")
+    )
+    return WorkflowList(None, rows, searched, note)
 
 
 @dataclass(frozen=True)
@@ -197,44 +223,48 @@ def audit(directory: str | Path, *, target: TargetOptions) -> AuditReport:
 class ClusterCheckReport:
     namespace: str
     checks: list[Check]
+    workflow: str | None = None
 
     @property
     def passed(self) -> bool:
         return all(c.passed for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"namespace": self.namespace, "checks": [c.to_dict() for c in self.checks]}
+        data: dict[str, Any] = {"namespace": self.namespace, "checks": [c.to_dict() for c in self.checks]}
+        if self.workflow:
+            data["workflow"] = self.workflow
+        return data
 
 
 def cluster_check(
-    *, target: TargetOptions, directory: str | Path = ".", fix: bool = False
+    *,
+    target: TargetOptions,
+    directory: str | Path = ".",
+    fix: bool = False,
+    runtime_class: str | None = None,
 ) -> ClusterCheckReport:
-    """API, namespace, RuntimeClass, RBAC and (with a workflow in ``directory``) its Secret."""
-    resolved = _target(target)
-    namespace = resolved.namespace.value
-    secret_names: list[str] = []
-    note = None
+    """The deploy preflight of the workflow in ``directory`` (same plan, same checks, same severity);
+    without a workflow there, the checks every deploy needs."""
     try:
-        checked = check_workflow(directory)
-    except InputError:  # no workflow here is normal for a cluster check
-        checked = None
-    if checked is not None and checked.workflow is not None:
-        if secret_inventory(checked.workflow):
-            secret_names = [f"{checked.workflow.name}-secrets"]
+        loaded: LoadedWorkflow | None = load_workflow(directory)
+    except WorkflowNotFoundError:  # no workflow here is normal for a cluster check
+        loaded = None
+    resolved = resolve_target(load_settings(), target, loaded=loaded, runtime_class=runtime_class)
+    namespace = resolved.namespace.value
+    if loaded is None:
+        plan = plan_for(namespace, resolved.runtime_class.value)
     else:
-        note = "No workflow spec found; secret reference check skipped"
-    with connect(resolved.cluster) as kube:
-        checks = run_checks(
-            kube,
+        secrets = local_secrets_for(loaded, resolved)
+        plan = plan_for(
             namespace,
-            runtime_class=resolved.runtime_class.value or DEFAULT_RUNTIME_CLASS,
-            runtime_class_required=False,
-            secret_names=secret_names,
-            fix=fix,
+            resolved.runtime_class.value,
+            workflow=loaded.workflow.name,
+            objects=render_objects(loaded, resolved, secrets),
+            needs_existing_secret=needs_existing_secret(loaded, has_local_secrets=bool(secrets)),
         )
-        layers = check_kernel_layers(kube, resolved.runtime_class.value) if checks[0].passed else None
-    if note and checks[-1].name == "Secret references":
-        checks[-1].warning = note
-    if layers is not None:  # issue 11: which kernel layers the pods will get
-        checks.append(layers)
-    return ClusterCheckReport(namespace, checks)
+    with connect(resolved.cluster) as kube:
+        checks = run_checks(kube, plan, fix=fix)
+    for check in checks:
+        if loaded is None and check.name == "Secret references":
+            check.warning = "No workflow spec found; secret reference check skipped"
+    return ClusterCheckReport(namespace, checks, loaded.workflow.name if loaded else None)

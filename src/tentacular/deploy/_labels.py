@@ -36,6 +36,9 @@ RELEASE_ANNOTATION = f"{DOMAIN}/release"
 OBJECT_HASH_ANNOTATION = f"{DOMAIN}/object-hash"
 APPLIED_ANNOTATION = f"{DOMAIN}/applied"  # on a code ConfigMap: what its version applied
 INTENDED_HOSTS_ANNOTATION = f"{DOMAIN}/intended-hosts"
+#: On every namespaced object of a workflow that declares cluster RBAC: later deploys and
+#: undeploy read it (by name) instead of listing cluster scope to find the ClusterRole/Binding.
+CLUSTER_RBAC_ANNOTATION = f"{DOMAIN}/cluster-rbac"
 
 
 def selector_labels(workflow: Workflow) -> dict[str, str]:

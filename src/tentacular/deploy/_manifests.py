@@ -27,6 +27,7 @@ from typing import Any
 from tentacular.deploy import _codemap, _cronjobs, _monitoring, _netpol, _rbac, _secret_manifest, _workload
 from tentacular.deploy._imageref import ImageRef
 from tentacular.deploy._labels import (
+    CLUSTER_RBAC_ANNOTATION,
     CODE_HASH_ANNOTATION,
     CODE_HASH_LABEL,
     COMPONENT_LABEL,
@@ -119,6 +120,10 @@ def build_manifests(loaded: LoadedWorkflow, options: ManifestOptions) -> list[di
         git_sha=options.git_sha,
         extra=options.annotations,
     )
+    account = workflow.deployment.service_account
+    rbac = workflow.deployment.rbac if account else None
+    if rbac is not None:
+        annotations[CLUSTER_RBAC_ANNOTATION] = "true"
 
     def meta(
         name: str, *, namespaced: bool = True, more: Mapping[str, str] | None = None
@@ -129,11 +134,10 @@ def build_manifests(loaded: LoadedWorkflow, options: ManifestOptions) -> list[di
         )
 
     objects: list[dict[str, Any]] = []
-    account = workflow.deployment.service_account
-    if workflow.deployment.rbac is not None and account:
+    if rbac is not None and account:
         role = _rbac.cluster_role_name(namespace, workflow.name)
         objects.append(_rbac.service_account(meta=meta(account)))
-        objects.append(_rbac.cluster_role(meta=meta(role, namespaced=False), rbac=workflow.deployment.rbac))
+        objects.append(_rbac.cluster_role(meta=meta(role, namespaced=False), rbac=rbac))
         objects.append(
             _rbac.cluster_role_binding(
                 meta=meta(role, namespaced=False), role=role, account=account, namespace=namespace

@@ -191,6 +191,7 @@ def deploy(
                 timeout=options.timeout,
                 verify=options.verify,
                 keep=keep,
+                reclaim=options.reclaim,
             )
     except TentacularError as error:
         return report.fail(error.message, error)

@@ -36,6 +36,8 @@ class DeployOptions(TargetOptions):
     timeout: float = DEFAULT_DEPLOY_TIMEOUT
     keep: int | None = None  # code versions to retain; None: the environment's ``keep``, else 5
     policy: Path | None = None  # release policy file; None: the environment's ``policy``
+    #: Remove fields other field managers added to the workflow's objects (drift).
+    reclaim: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

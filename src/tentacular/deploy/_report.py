@@ -16,6 +16,7 @@ from typing import Any
 
 from tentacular.deploy._kube.apply import ApplyReport
 from tentacular.deploy._kube.checks import Check
+from tentacular.deploy._kube.drift import DriftField
 from tentacular.deploy._kube.trigger import RunOutcome
 from tentacular.deploy._settings import DeployTarget
 from tentacular.errors import TentacularError
@@ -52,6 +53,8 @@ class DeployReport:
     checks: list[Check] = field(default_factory=list)
     execution: RunOutcome | None = None
     warnings: list[str] = field(default_factory=list)
+    #: Fields other managers own on the deployed objects, still there after this deploy.
+    drift: list[DriftField] = field(default_factory=list)
     secret_sources: dict[str, str] = field(default_factory=dict)  # service.key -> source, never a value
     failure: str | None = None
     error: TentacularError | None = None
@@ -107,6 +110,7 @@ class DeployReport:
             "phases": [p.to_dict() for p in self.phases],
             "manifests": self.apply.to_list(),
             "warnings": self.warnings,
+            "drift": [d.to_dict() for d in self.drift],
             "secretSources": self.secret_sources,
         }
         if self.target is not None:

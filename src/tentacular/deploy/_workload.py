@@ -13,6 +13,7 @@ from typing import Any
 from tentacular.deploy._dockerfile import ENGINE_COMMAND, ENGINE_PORT, RUN_AS_USER, SECRETS_DIR, WORKFLOW_DIR
 
 ENGINE_CONTAINER = "engine"
+DEFAULT_SERVICE_ACCOUNT = "default"
 TMP_SIZE_LIMIT = "512Mi"
 ENGINE_RESOURCES = {
     "requests": {"cpu": "100m", "memory": "64Mi"},
@@ -55,9 +56,9 @@ def hardened_pod_spec(
     mount_token: bool,
     restart_policy: str,
 ) -> dict[str, Any]:
-    spec: dict[str, Any] = {}
-    if service_account:
-        spec["serviceAccountName"] = service_account
+    # Always explicit, so tntc owns the field: another manager switching the pods to a more
+    # privileged account is a conflict the next deploy takes back, and drift audit reports.
+    spec: dict[str, Any] = {"serviceAccountName": service_account or DEFAULT_SERVICE_ACCOUNT}
     spec["automountServiceAccountToken"] = mount_token
     # Service links would put other services' addresses into every container's environment.
     spec["enableServiceLinks"] = False

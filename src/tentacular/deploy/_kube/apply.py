@@ -25,39 +25,28 @@ from tentacular.deploy._kube.client import (
     kind_of,
 )
 from tentacular.deploy._labels import (
+    CLUSTER_RBAC_ANNOTATION,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     NAME_LABEL,
     NAMESPACE_LABEL,
     WORKFLOW_LABEL,
 )
+from tentacular.deploy._rbac import cluster_role_name
 from tentacular.errors import ClusterApplyError, ClusterError
 
-Action = Literal["created", "configured", "unchanged", "pruned", "deleted"]
+Action = Literal["created", "configured", "unchanged", "pruned", "deleted", "reclaimed"]
 
 # Kinds a redeploy may leave behind when the spec shrinks. Secrets are deliberately absent: a
 # deploy from a machine without local secrets must not delete the ones the cluster already has.
-PRUNABLE: tuple[Kind, ...] = (
-    CRON_JOB,
-    INGRESS,
-    NETWORK_POLICY,
-    SERVICE_ACCOUNT,
-    CLUSTER_ROLE_BINDING,
-    CLUSTER_ROLE,
-)
+PRUNABLE: tuple[Kind, ...] = (CRON_JOB, INGRESS, NETWORK_POLICY)
 # Everything undeploy removes, dependants first so nothing is left half-wired.
-OWNED: tuple[Kind, ...] = (
-    CRON_JOB,
-    INGRESS,
-    SERVICE,
-    DEPLOYMENT,
-    NETWORK_POLICY,
-    CONFIG_MAP,
-    SECRET,
-    CLUSTER_ROLE_BINDING,
-    CLUSTER_ROLE,
-    SERVICE_ACCOUNT,
-)
+OWNED: tuple[Kind, ...] = (CRON_JOB, INGRESS, SERVICE, DEPLOYMENT, NETWORK_POLICY, CONFIG_MAP, SECRET)
+# Only for workflows that declare cluster RBAC now or did in the version being replaced (the
+# CLUSTER_RBAC_ANNOTATION on its namespaced objects says so): a namespaced workflow never makes a
+# cluster-scoped call, so a deployer with ``edit`` in one namespace can run every command. The
+# cluster-scoped objects are read by their one possible name, never listed.
+RBAC_KINDS: tuple[Kind, ...] = (CLUSTER_ROLE_BINDING, CLUSTER_ROLE, SERVICE_ACCOUNT)
 
 
 @dataclass(frozen=True)
@@ -72,6 +61,9 @@ class ObjectAction:
 @dataclass
 class ApplyReport:
     actions: list[ObjectAction] = field(default_factory=list)
+    #: The live objects before and after this apply (same order as applied; ``None``: created).
+    before: list[dict[str, Any] | None] = field(default_factory=list, repr=False)
+    after: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def changed(self) -> list[str]:
@@ -103,6 +95,7 @@ def apply_objects(
     serving until its own apply succeeds) and the error lists it; re-running converges.
     """
     report = ApplyReport()
+    cluster_rbac = any(kind_of(o) in CLUSTER_SCOPED for o in objects)
     for obj in objects:
         ref = describe(obj)
         try:
@@ -118,10 +111,14 @@ def apply_objects(
                 failed=ref,
                 cause=error.code,
             ) from None
-        action = _action(before, after)
-        report.actions.append(ObjectAction(ref, action))
+        cluster_rbac = cluster_rbac or declares_cluster_rbac(before)
+        report.before.append(before)
+        report.after.append(after)
+        report.actions.append(ObjectAction(ref, _action(before, after)))
         on_action(report.actions[-1])
-    for stale in stale_objects(client, objects, workflow=workflow, namespace=namespace):
+    for stale in stale_objects(
+        client, objects, workflow=workflow, namespace=namespace, cluster_rbac=cluster_rbac
+    ):
         client.delete(kind_of(stale), stale["metadata"]["name"], stale["metadata"].get("namespace"))
         report.actions.append(ObjectAction(describe(stale), "pruned"))
         on_action(report.actions[-1])
@@ -136,35 +133,64 @@ def _action(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> Actio
     return "unchanged" if old == new else "configured"
 
 
-def _owned_by(obj: Mapping[str, Any], namespace: str) -> bool:
-    """Cluster-scoped objects carry the namespace label, so another namespace's workflow is left alone."""
-    if kind_of(obj) not in CLUSTER_SCOPED:
-        return True
-    return (obj.get("metadata", {}).get("labels") or {}).get(NAMESPACE_LABEL) == namespace
+def declares_cluster_rbac(obj: Mapping[str, Any] | None) -> bool:
+    annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
+    return annotations.get(CLUSTER_RBAC_ANNOTATION) == "true"
+
+
+def _belongs(obj: Mapping[str, Any], workflow: str, namespace: str) -> bool:
+    """A cluster-scoped object found by name is ours only if its labels say this namespace's workflow."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return (
+        labels.get(NAME_LABEL) == workflow
+        and labels.get(MANAGED_BY_LABEL) == MANAGED_BY
+        and labels.get(NAMESPACE_LABEL) == namespace
+    )
 
 
 def owned_objects(
-    client: KubeClient, workflow: str, namespace: str, kinds: Sequence[Kind] = OWNED
+    client: KubeClient,
+    workflow: str,
+    namespace: str,
+    kinds: Sequence[Kind] = OWNED,
+    *,
+    cluster_rbac: bool = False,
 ) -> list[dict[str, Any]]:
-    """Every object of this workflow in this namespace, found by its labels."""
+    """Every object of this workflow in this namespace, found by its labels; with ``cluster_rbac``
+    also its ServiceAccounts and its ClusterRole/ClusterRoleBinding (read by name)."""
     found: list[dict[str, Any]] = []
-    for kind in kinds:
-        scope = None if kind in CLUSTER_SCOPED else namespace
-        for obj in client.list(kind, scope, labels=workflow_selector(workflow)):
-            obj.setdefault("apiVersion", kind.api_version)
-            obj.setdefault("kind", kind.kind)
-            if _owned_by(obj, namespace):
-                found.append(obj)
+    wanted = [*kinds, *(RBAC_KINDS if cluster_rbac else ())]
+    for kind in dict.fromkeys(wanted):
+        if kind in CLUSTER_SCOPED:
+            obj = client.get(kind, cluster_role_name(namespace, workflow))
+            items = [obj] if obj is not None and _belongs(obj, workflow, namespace) else []
+        else:
+            items = client.list(kind, namespace, labels=workflow_selector(workflow))
+        for item in items:
+            item.setdefault("apiVersion", kind.api_version)
+            item.setdefault("kind", kind.kind)
+            found.append(item)
     return found
 
 
 def stale_objects(
-    client: KubeClient, desired: Sequence[Mapping[str, Any]], *, workflow: str, namespace: str
+    client: KubeClient,
+    desired: Sequence[Mapping[str, Any]],
+    *,
+    workflow: str,
+    namespace: str,
+    cluster_rbac: bool | None = None,
 ) -> list[dict[str, Any]]:
+    """What the workflow owns that ``desired`` no longer has. ``cluster_rbac=None``: decide as a
+    deploy does — ``desired`` has cluster-scoped objects or the live Deployment carries the marker."""
+    if cluster_rbac is None:
+        cluster_rbac = any(kind_of(o) in CLUSTER_SCOPED for o in desired) or declares_cluster_rbac(
+            client.get(DEPLOYMENT, workflow, namespace)
+        )
     wanted = {(kind_of(o), o["metadata"]["name"]) for o in desired}
     return [
         obj
-        for obj in owned_objects(client, workflow, namespace, PRUNABLE)
+        for obj in owned_objects(client, workflow, namespace, PRUNABLE, cluster_rbac=cluster_rbac)
         if (kind_of(obj), obj["metadata"]["name"]) not in wanted
     ]
 
@@ -179,7 +205,10 @@ def remove_workflow(
     """Delete everything the workflow owns, by label, plus its Secret by name (it may predate tntc)."""
     removed: list[ObjectAction] = []
     seen: set[str] = set()
-    for obj in owned_objects(client, workflow, namespace):
+    namespaced = owned_objects(client, workflow, namespace)
+    if any(declares_cluster_rbac(obj) for obj in namespaced):
+        namespaced += owned_objects(client, workflow, namespace, (), cluster_rbac=True)
+    for obj in namespaced:
         ref = describe(obj)
         if client.delete(kind_of(obj), obj["metadata"]["name"], obj["metadata"].get("namespace")):
             removed.append(ObjectAction(ref, "deleted"))

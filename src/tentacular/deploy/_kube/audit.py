@@ -13,14 +13,17 @@ from typing import Any
 
 from tentacular.deploy._kube.apply import owned_objects
 from tentacular.deploy._kube.client import (
+    CONFIG_MAP,
     CRON_JOB,
     DEPLOYMENT,
     HTTP_ROUTE,
     INGRESS,
     NETWORK_POLICY,
     SECRET,
+    SERVICE,
     KubeClient,
 )
+from tentacular.deploy._kube.drift import drift_of_all
 from tentacular.deploy._labels import CODE_HASH_ANNOTATION
 from tentacular.spec import Workflow
 from tentacular.spec._derive import secret_inventory
@@ -176,6 +179,22 @@ def audit_webhook_route(
     }
 
 
+def audit_drift(live: Sequence[Mapping[str, Any] | None]) -> dict[str, Any]:
+    """Fields other managers own on tntc's objects; security-relevant ones fail the audit."""
+    fields = drift_of_all(live)
+    security = [f for f in fields if f.security]
+    result: dict[str, Any] = {
+        "status": "mismatch" if security else "match",
+        "fields": [f.to_dict() for f in fields],
+    }
+    if fields:
+        result["details"] = (
+            f"{len(fields)} field(s) owned by other managers ({len(security)} security-relevant); "
+            "tntc deploy --reclaim removes them"
+        )
+    return result
+
+
 def audit_workflow(
     client: KubeClient, workflow: Workflow, expected_objects: Sequence[Mapping[str, Any]], namespace: str
 ) -> dict[str, Any]:
@@ -185,13 +204,18 @@ def audit_workflow(
         return [o for o in expected_objects if o["kind"] == kind]
 
     netpol_expected = next(iter(expected("NetworkPolicy")), None)
+    netpol = client.get(NETWORK_POLICY, f"{name}-netpol", namespace)
+    secret = client.get(SECRET, f"{name}-secrets", namespace)
+    cronjobs = owned_objects(client, name, namespace, (CRON_JOB,))
+    deployment = client.get(DEPLOYMENT, name, namespace)
+    live = [netpol, secret, *cronjobs, deployment]
+    live += [client.get(CONFIG_MAP, f"{name}-code", namespace), client.get(SERVICE, name, namespace)]
     report = {
-        "networkPolicy": audit_network_policy(
-            netpol_expected, client.get(NETWORK_POLICY, f"{name}-netpol", namespace)
-        ),
-        "secrets": audit_secrets(workflow, client.get(SECRET, f"{name}-secrets", namespace)),
-        "cronJobs": audit_cronjobs(expected("CronJob"), owned_objects(client, name, namespace, (CRON_JOB,))),
-        "deployment": audit_deployment(expected("Deployment")[0], client.get(DEPLOYMENT, name, namespace)),
+        "networkPolicy": audit_network_policy(netpol_expected, netpol),
+        "secrets": audit_secrets(workflow, secret),
+        "cronJobs": audit_cronjobs(expected("CronJob"), cronjobs),
+        "deployment": audit_deployment(expected("Deployment")[0], deployment),
+        "drift": audit_drift(live),
     }
     route_expected = next(iter(expected("Ingress") + expected("HTTPRoute")), None)
     route_kind = (

@@ -1,36 +1,24 @@
-"""Cluster readiness checks for `tntc cluster check` and the deploy preflight (F-193, F-194, Q27, Q28)."""
+"""Cluster readiness checks: one set, run by ``tntc cluster check`` and by the deploy preflight
+(F-193, F-194, Q27, Q28, issue 13 Build 4).
+
+Both build a ``CheckPlan`` the same way (``plan_for``) and run it with ``run_checks``, so they
+agree on every check and its severity. A check that fails means the deploy would fail; a
+warning means it would work but something named is not verified or will not work later.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from tentacular.deploy._kube.client import (
-    CONFIG_MAP,
-    CRON_JOB,
-    DEPLOYMENT,
-    NAMESPACE,
-    NETWORK_POLICY,
-    POD,
-    RUNTIME_CLASS,
-    SECRET,
-    SERVICE,
-    Kind,
-    KubeClient,
-)
+from tentacular.deploy._kube import permissions as table
+from tentacular.deploy._kube.client import DEPLOYMENT, NAMESPACE, RUNTIME_CLASS, SECRET, KubeClient
+from tentacular.deploy._kube.permissions import CLUSTER_RBAC, Permission
+from tentacular.deploy._labels import CLUSTER_RBAC_ANNOTATION
+from tentacular.deploy._workload import container_security_context, hardened_pod_spec
 from tentacular.errors import ClusterError, ClusterForbiddenError
-
-# What a deploy, run, logs and undeploy need in the target namespace.
-REQUIRED_ACCESS: tuple[tuple[Kind, str, tuple[str, ...]], ...] = (
-    (DEPLOYMENT, "deployments", ("get", "list", "create", "patch", "delete")),
-    (SERVICE, "services", ("get", "create", "patch", "delete")),
-    (CONFIG_MAP, "configmaps", ("get", "list", "create", "patch", "delete")),
-    (SECRET, "secrets", ("get", "create", "patch", "delete")),
-    (CRON_JOB, "cronjobs", ("get", "list", "create", "patch", "delete")),
-    (NETWORK_POLICY, "networkpolicies", ("get", "list", "create", "patch", "delete")),
-    (POD, "pods", ("get", "list", "create", "delete")),
-)
 
 
 @dataclass
@@ -49,6 +37,59 @@ class Check:
         return data
 
 
+@dataclass(frozen=True)
+class CheckPlan:
+    """What one deploy (or a generic one, without a workflow) will need from the cluster."""
+
+    namespace: str
+    runtime_class: str | None
+    workflow: str | None = None
+    conditions: frozenset[str] = frozenset()
+    #: Secrets the pods expect that this deploy does not provision.
+    secret_names: tuple[str, ...] = ()
+
+
+def plan_for(
+    namespace: str,
+    runtime_class: str | None,
+    *,
+    workflow: str | None = None,
+    objects: Sequence[Mapping[str, Any]] = (),
+    needs_existing_secret: bool = False,
+    verify: bool = False,
+) -> CheckPlan:
+    """The plan of a deploy of ``objects`` (as rendered); shared by preflight and cluster check."""
+    conditions = {str(obj["kind"]) for obj in objects}
+    if "ClusterRole" in conditions or "ClusterRoleBinding" in conditions:
+        conditions.add(CLUSTER_RBAC)
+    if needs_existing_secret and workflow:
+        conditions.add("secret-check")
+    if verify:
+        conditions.add("verify")
+    secrets = (f"{workflow}-secrets",) if needs_existing_secret and workflow else ()
+    return CheckPlan(namespace, runtime_class or None, workflow, frozenset(conditions), secrets)
+
+
+@dataclass
+class _Access:
+    """SelfSubjectAccessReview answers, asked once per verb/resource/scope."""
+
+    client: KubeClient
+    namespace: str
+    answers: dict[Permission, bool] = field(default_factory=dict)
+
+    def allowed(self, row: Permission) -> bool:
+        key = Permission(row.verb, row.group, row.resource, row.scope)
+        if key not in self.answers:
+            scope = None if row.scope == "cluster" else self.namespace
+            name = self.namespace if row.resource == "namespaces" and row.scope == "namespace" else None
+            self.answers[key] = self.client.can_i(row.verb, row.group, row.resource, scope, name=name)
+        return self.answers[key]
+
+    def missing(self, rows: Sequence[Permission]) -> list[Permission]:
+        return list(dict.fromkeys(row for row in rows if not self.allowed(row)))
+
+
 def check_api(client: KubeClient) -> Check:
     try:
         version = client.server_version()
@@ -59,22 +100,79 @@ def check_api(client: KubeClient) -> Check:
     return Check(f"Kubernetes API reachable ({version.get('gitVersion', 'unknown version')})", True)
 
 
-def check_runtime_class(client: KubeClient, runtime_class: str, *, required: bool) -> Check:
-    """Missing gVisor is a warning for ``cluster check`` (Q27) but fails a deploy that would use it."""
-    name = f"RuntimeClass '{runtime_class}'"
-    install = (
-        f"install gVisor and create RuntimeClass {runtime_class} (see docs/operations.md), "
-        'or deploy with --runtime-class ""'
+def runtime_class_fix(runtime_class: str) -> str:
+    manifest = (
+        "apiVersion: node.k8s.io/v1\\nkind: RuntimeClass\\n"
+        f"metadata: {{name: {runtime_class}}}\\nhandler: runsc\\n"
     )
+    return (
+        f"install gVisor (runsc) on the nodes, then: printf '{manifest}' | kubectl apply -f - "
+        '(see docs/operations.md); or deploy without the sandbox: --runtime-class ""'
+    )
+
+
+def check_runtime_class(client: KubeClient, runtime_class: str | None, namespace: str | None = None) -> Check:
+    """A missing RuntimeClass fails: the RuntimeClass admission plugin rejects every pod naming it,
+    so the Deployment would never get a pod. Not readable with these credentials: not verified."""
+    if not runtime_class:
+        return Check(
+            "RuntimeClass (none)",
+            True,
+            warning="no RuntimeClass requested: pods run without the gVisor sandbox",
+        )
+    name = f"RuntimeClass '{runtime_class}'"
     try:
-        found = client.get(RUNTIME_CLASS, runtime_class)
+        found = client.get(RUNTIME_CLASS, runtime_class) is not None
     except ClusterForbiddenError:
-        return Check(name, True, warning="cannot read RuntimeClasses with these credentials; not verified")
-    if found is not None:
+        # RuntimeClasses are cluster-scoped (edit cannot read them): ask the admission plugin
+        # instead, with a server-side dry run of a pod naming it in the namespace.
+        probed = _probe_runtime_class(client, runtime_class, namespace)
+        if probed is None:
+            return Check(
+                name,
+                True,
+                warning=f"cannot read RuntimeClasses with these credentials; {runtime_class} not verified "
+                "(pods are rejected if it does not exist)",
+            )
+        found = probed
+    if found:
         return Check(name, True)
-    if required:
-        return Check(name, False, remediation=install)
-    return Check(name, True, warning=f"RuntimeClass {runtime_class} not found; pods would run without gVisor")
+    return Check(
+        name, False, remediation=f"RuntimeClass {runtime_class} not found; {runtime_class_fix(runtime_class)}"
+    )
+
+
+def _probe_runtime_class(client: KubeClient, runtime_class: str, namespace: str | None) -> bool | None:
+    """True/False: the RuntimeClass admission plugin admitted/refused a dry-run pod; None: unknown."""
+    if namespace is None:
+        return None
+    probe = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "tntc-preflight-runtime-class", "namespace": namespace},
+        "spec": hardened_pod_spec(
+            containers=[
+                {
+                    "name": "probe",
+                    "image": "registry.k8s.io/pause:3.10",
+                    "securityContext": container_security_context(),
+                }
+            ],
+            volumes=[],
+            runtime_class=runtime_class,
+            service_account=None,
+            mount_token=False,
+            restart_policy="Never",
+        ),
+    }
+    try:
+        client.create(probe, dry_run=True)
+    except ClusterError as error:
+        lowered = error.message.lower()
+        if "runtimeclass" in lowered and "not found" in lowered:
+            return False
+        return None  # denied for another reason (no create pods, a quota...): not verified
+    return True
 
 
 def check_namespace(client: KubeClient, namespace: str, *, fix: bool = False) -> Check:
@@ -82,7 +180,9 @@ def check_namespace(client: KubeClient, namespace: str, *, fix: bool = False) ->
     try:
         found = client.get(NAMESPACE, namespace)
     except ClusterForbiddenError:
-        return Check(name, True, warning="cannot read namespaces with these credentials; assuming it exists")
+        return Check(
+            name, True, warning="cannot read the namespace with these credentials; assuming it exists"
+        )
     if found is not None:
         return Check(name, True)
     if fix:
@@ -95,63 +195,117 @@ def check_namespace(client: KubeClient, namespace: str, *, fix: bool = False) ->
     )
 
 
-def check_rbac(client: KubeClient, namespace: str) -> Check:
-    missing = [
-        f"{verb} {resource}"
-        for kind, resource, verbs in REQUIRED_ACCESS
-        for verb in verbs
-        if not client.can_i(verb, kind, resource, namespace)
-    ]
-    if not client.can_i("get", POD, "pods/log", namespace):
-        missing.append("get pods/log")
-    if not missing:
-        return Check("RBAC permissions", True)
-    return Check(
-        "RBAC permissions",
-        False,
-        remediation=f"Missing permissions in namespace {namespace}: {', '.join(missing)}; "
-        "ask a cluster admin for a Role granting them",
+def _listing(rows: Sequence[Permission], namespace: str) -> str:
+    return ", ".join(row.describe(namespace) for row in rows)
+
+
+def deployed_with_cluster_rbac(client: KubeClient, workflow: str, namespace: str) -> bool:
+    """The version being replaced declared cluster RBAC: recorded on its Deployment (never listed)."""
+    try:
+        deployment = client.get(DEPLOYMENT, workflow, namespace)
+    except ClusterForbiddenError:
+        return False  # the RBAC check says what is missing
+    annotations = ((deployment or {}).get("metadata") or {}).get("annotations") or {}
+    return annotations.get(CLUSTER_RBAC_ANNOTATION) == "true"
+
+
+def check_permissions(access: _Access, plan: CheckPlan) -> list[Check]:
+    """A SelfSubjectAccessReview per row of the permission table this deploy will use."""
+    namespace = plan.namespace
+    rows = [r for r in table.applicable(table.DEPLOY, plan.conditions) if r.required]
+    namespaced = [r for r in rows if r.when != CLUSTER_RBAC]
+    checks = []
+    missing = access.missing(namespaced)
+    name = f"RBAC for deploy (namespace {namespace})"
+    checks.append(
+        Check(name, True)
+        if not missing
+        else Check(
+            name,
+            False,
+            remediation=f"missing: {_listing(missing, namespace)}; ask a cluster admin for a RoleBinding "
+            f"to the built-in edit ClusterRole in {namespace} "
+            "(docs/operations.md lists each command's needs)",
+        )
     )
+    if CLUSTER_RBAC in plan.conditions:
+        missing = access.missing([r for r in rows if r.when == CLUSTER_RBAC])
+        name = "Cluster RBAC for deploy"
+        checks.append(
+            Check(name, True)
+            if not missing
+            else Check(
+                name,
+                False,
+                remediation="the workflow declares cluster RBAC (deployment.rbac), which creates a "
+                f"ClusterRole and ClusterRoleBinding; missing: {_listing(missing, namespace)}; a cluster "
+                "admin must deploy it, or grant these (plus bind/escalate for the roles' rules)",
+            )
+        )
+    later = [
+        (command, access.missing(table.applicable(table.PERMISSIONS[command], plan.conditions)))
+        for command in table.LIFECYCLE
+    ]
+    later = [(command, rows) for command, rows in later if rows]
+    name = "RBAC for " + ", ".join(table.LIFECYCLE)
+    if not later:
+        checks.append(Check(name, True))
+    else:
+        detail = "; ".join(
+            f"tntc {command} needs {_listing([r for r in rows if r.required], namespace)}"
+            for command, rows in later
+            if any(r.required for r in rows)
+        )
+        checks.append(Check(name, True, warning=f"the deploy itself would work, but {detail}"))
+    return checks
 
 
-def check_secrets(client: KubeClient, namespace: str, names: Sequence[str], *, optional: bool) -> Check:
+def check_secrets(client: KubeClient, namespace: str, names: Sequence[str]) -> Check:
+    """Secrets this deploy does not provision: missing is a warning (the secret volume is optional)."""
     if not names:
         return Check("Secret references", True)
-    missing = [name for name in names if client.get(SECRET, name, namespace) is None]
+    try:
+        missing = [name for name in names if client.get(SECRET, name, namespace) is None]
+    except ClusterForbiddenError:
+        return Check("Secret references", True, warning=f"cannot read secrets in {namespace}; not verified")
     if not missing:
         return Check("Secret references", True)
-    message = f"Missing secrets in namespace {namespace}: {', '.join(missing)}"
-    if optional:
-        return Check(
-            "Secret references",
-            True,
-            warning=f"{message} (no local secrets; the secret volume is optional)",
-        )
     return Check(
         "Secret references",
-        False,
-        remediation=f"{message}; add .secrets.yaml to the workflow and deploy, or create them with kubectl",
+        True,
+        warning=f"missing secrets in namespace {namespace}: {', '.join(missing)} (no local secrets; the "
+        "secret volume is optional, so nodes start without them); provide .secrets.yaml and deploy, "
+        "or run: tntc secrets sync",
     )
 
 
-def run_checks(
-    client: KubeClient,
-    namespace: str,
-    *,
-    runtime_class: str | None,
-    runtime_class_required: bool,
-    secret_names: Sequence[str] = (),
-    secrets_optional: bool = False,
-    fix: bool = False,
-) -> list[Check]:
+def run_checks(client: KubeClient, plan: CheckPlan, *, fix: bool = False) -> list[Check]:
     """API first (nothing else can work without it), then namespace, RuntimeClass, RBAC, secrets."""
     api = check_api(client)
     if not api.passed:
         return [api]
-    checks = [api, check_namespace(client, namespace, fix=fix)]
-    if runtime_class:
-        checks.append(check_runtime_class(client, runtime_class, required=runtime_class_required))
-    checks.append(check_rbac(client, namespace))
+    checks = [api, check_namespace(client, plan.namespace, fix=fix)]
+    checks.append(
+        check_runtime_class(client, plan.runtime_class, plan.namespace if checks[1].passed else None)
+    )
+    replaced_had_rbac = (
+        plan.workflow is not None
+        and CLUSTER_RBAC not in plan.conditions
+        and deployed_with_cluster_rbac(client, plan.workflow, plan.namespace)
+    )
+    if replaced_had_rbac:
+        plan = dataclasses.replace(plan, conditions=plan.conditions | {CLUSTER_RBAC})
+    checks.extend(check_permissions(_Access(client, plan.namespace), plan))
     if checks[1].passed:
-        checks.append(check_secrets(client, namespace, secret_names, optional=secrets_optional))
+        checks.append(check_secrets(client, plan.namespace, plan.secret_names))
+    # Which kernel layers the pods will get (issue 11); never a failure. Imported here: it builds on Check.
+    from tentacular.deploy._kube.kernel_layers import check_kernel_layers
+
+    runtime = checks[2]
+    verified = bool(plan.runtime_class) and runtime.passed and not runtime.warning
+    checks.append(check_kernel_layers(client, plan.runtime_class, runtime_class_verified=verified))
     return checks
+
+
+def refusals(checks: Sequence[Check]) -> list[Check]:
+    return [c for c in checks if not c.passed]

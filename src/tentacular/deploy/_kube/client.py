@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from tentacular.deploy._kind import kubeconfig_paths
-from tentacular.deploy._kube.errors import config_error, is_not_found, translate
+from tentacular.deploy._kube.errors import (
+    Request,
+    config_error,
+    is_kubelet_failure,
+    is_not_found,
+    kubelet_unreachable,
+    translate,
+)
 from tentacular.deploy._settings import ClusterTarget
 
 FIELD_MANAGER = "tntc"
@@ -74,6 +81,14 @@ def _resource_class(kind: Kind) -> Any:
     return resource_registry.load(kind.api_version, kind.kind)
 
 
+def plural(kind: Kind) -> str:
+    return str(_resource_class(kind)._api_info.plural)
+
+
+def _request(verb: str, kind: Kind, namespace: str | None) -> Request:
+    return Request(verb, plural(kind), kind.group, None if kind in CLUSTER_SCOPED else namespace)
+
+
 def _plain(obj: Any) -> dict[str, Any]:
     return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
 
@@ -96,11 +111,13 @@ class KubeClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, action: str, namespace: str | None, call: Callable[[], T]) -> T:
+    def _call(
+        self, action: str, namespace: str | None, call: Callable[[], T], request: Request | None = None
+    ) -> T:
         try:
             return call()
         except Exception as exc:
-            raise translate(exc, action, server=self.server, namespace=namespace) from exc
+            raise translate(exc, action, server=self.server, namespace=namespace, request=request) from exc
 
     def server_version(self) -> dict[str, Any]:
         # lightkube has no /version helper; its underlying httpx client is the one honest way to ask.
@@ -120,7 +137,13 @@ class KubeClient:
         except Exception as exc:
             if is_not_found(exc):
                 return None
-            raise translate(exc, f"read {kind.kind}/{name}", server=self.server, namespace=namespace) from exc
+            raise translate(
+                exc,
+                f"read {kind.kind}/{name}",
+                server=self.server,
+                namespace=namespace,
+                request=_request("get", kind, namespace),
+            ) from exc
         return _plain(found)
 
     def list(
@@ -146,6 +169,7 @@ class KubeClient:
                     fields=dict(fields or {}) or None,
                 )
             ],
+            _request("list", kind, namespace),
         )
 
     def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -158,6 +182,7 @@ class KubeClient:
             f"apply {describe(obj)}",
             namespace,
             lambda: self._client.apply(typed, field_manager=FIELD_MANAGER, force=True),
+            _request("patch", kind_of(obj), namespace),
         )
         return _plain(applied)
 
@@ -179,16 +204,45 @@ class KubeClient:
                 patch_type=PatchType.STRATEGIC,
                 field_manager=field_manager,
             ),
+            _request("patch", kind, namespace),
         )
         return _plain(patched)
 
-    def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+    def json_patch(
+        self, kind: Kind, name: str, namespace: str | None, operations: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """An RFC 6902 patch (``deploy --reclaim`` removes foreign fields by path, with a precondition)."""
+        from lightkube.types import PatchType
+
+        resource = _resource_class(kind)
+        patched = self._call(
+            f"patch {kind.kind}/{name}",
+            namespace,
+            lambda: self._client.patch(
+                resource,
+                name,
+                [dict(op) for op in operations],
+                namespace=_scope(kind, namespace),
+                patch_type=PatchType.JSON,
+                field_manager=FIELD_MANAGER,
+            ),
+            _request("patch", kind, namespace),
+        )
+        return _plain(patched)
+
+    def create(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """Create one object; ``dry_run``: the server admits (or refuses) it and stores nothing."""
         from lightkube.codecs import from_dict
 
         namespace = obj.get("metadata", {}).get("namespace")
         typed = from_dict(dict(obj))
         label = describe(obj) if obj.get("metadata", {}).get("name") else obj["kind"]
-        created = self._call(f"create {label}", namespace, lambda: self._client.create(typed))
+        created = self._call(
+            f"create {label}" + (" (dry run)" if dry_run else ""),
+            namespace,
+            lambda: self._client.create(typed, dry_run=dry_run),
+            _request("create", kind_of(obj), namespace),
+        )
         return _plain(created)
 
     def delete(self, kind: Kind, name: str, namespace: str | None = None) -> bool:
@@ -206,23 +260,30 @@ class KubeClient:
             if is_not_found(exc):
                 return False
             raise translate(
-                exc, f"delete {kind.kind}/{name}", server=self.server, namespace=namespace
+                exc,
+                f"delete {kind.kind}/{name}",
+                server=self.server,
+                namespace=namespace,
+                request=_request("delete", kind, namespace),
             ) from exc
         return True
 
     def pod_log(
         self, name: str, namespace: str, *, tail: int | None = None, follow: bool = False
     ) -> Iterator[str]:
-        lines = self._call(
-            f"read logs of Pod/{name}",
-            namespace,
-            lambda: self._client.log(name, namespace=namespace, tail_lines=tail, follow=follow),
-        )
+        action = f"read logs of Pod/{name}"
         try:
+            lines = self._client.log(name, namespace=namespace, tail_lines=tail, follow=follow)
             yield from lines
         except Exception as exc:
+            if is_kubelet_failure(exc):
+                raise kubelet_unreachable(exc, action, name, self._node_of(name, namespace)) from exc
             raise translate(
-                exc, f"stream logs of Pod/{name}", server=self.server, namespace=namespace
+                exc,
+                action,
+                server=self.server,
+                namespace=namespace,
+                request=Request("get", "pods/log", "", namespace),
             ) from exc
 
     def pod_proxy_get(
@@ -237,20 +298,38 @@ class KubeClient:
             response.raise_for_status()
             return dict(response.json())
 
-        return self._call(f"read /{path.lstrip('/')} of Pod/{pod} through the API proxy", namespace, fetch)
+        return self._call(
+            f"read /{path.lstrip('/')} of Pod/{pod} through the API proxy",
+            namespace,
+            fetch,
+            Request("get", "pods/proxy", "", namespace),
+        )
 
-    def can_i(self, verb: str, kind: Kind, resource: str, namespace: str) -> bool:
+    def _node_of(self, pod: str, namespace: str) -> str | None:
+        try:
+            found = self.get(POD, pod, namespace)
+        except Exception:  # the node name only improves the message; never hide the real failure
+            return None
+        node = ((found or {}).get("spec") or {}).get("nodeName")
+        return str(node) if node else None
+
+    def can_i(
+        self, verb: str, group: str, resource: str, namespace: str | None, *, name: str | None = None
+    ) -> bool:
+        """One SelfSubjectAccessReview; ``namespace=None`` asks about the cluster scope."""
+        attributes: dict[str, str] = {"verb": verb, "group": group}
+        resource, _, subresource = resource.partition("/")
+        attributes["resource"] = resource
+        if subresource:
+            attributes["subresource"] = subresource
+        if namespace is not None:
+            attributes["namespace"] = namespace
+        if name is not None:
+            attributes["name"] = name
         review = {
             "apiVersion": "authorization.k8s.io/v1",
             "kind": "SelfSubjectAccessReview",
-            "spec": {
-                "resourceAttributes": {
-                    "namespace": namespace,
-                    "verb": verb,
-                    "group": kind.group,
-                    "resource": resource,
-                }
-            },
+            "spec": {"resourceAttributes": attributes},
         }
         answer = self.create(review)
         return bool((answer.get("status") or {}).get("allowed"))

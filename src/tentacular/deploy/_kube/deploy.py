@@ -8,11 +8,13 @@ here prints: progress leaves as events.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tentacular.deploy._kube.apply import ApplyReport, ObjectAction, remove_workflow
-from tentacular.deploy._kube.checks import Check, run_checks
-from tentacular.deploy._kube.client import KubeClient, connect
+from tentacular.deploy._kube.checks import Check, plan_for, refusals, run_checks
+from tentacular.deploy._kube.client import KubeClient, connect, kind_of
+from tentacular.deploy._kube.drift import DriftField, drift_of, drift_of_all, reclaim_patch
 from tentacular.deploy._kube.trigger import RunOutcome, trigger_workflow
 from tentacular.deploy._kube.waiting import wait_for_rollout
 from tentacular.deploy._plan import render_objects
@@ -45,21 +47,32 @@ def contract_gate(loaded: LoadedWorkflow, *, strict: bool, on_event: EventSink) 
     return notes
 
 
+def needs_existing_secret(loaded: LoadedWorkflow, *, has_local_secrets: bool) -> bool:
+    """The contract needs secrets this deploy does not provision (F-194): they must already exist."""
+    contract = loaded.workflow.contract
+    return bool(contract and any(d.auth for d in contract.dependencies.values())) and not has_local_secrets
+
+
 def preflight(
-    client: KubeClient, loaded: LoadedWorkflow, target: DeployTarget, *, has_local_secrets: bool
+    client: KubeClient,
+    loaded: LoadedWorkflow,
+    target: DeployTarget,
+    objects: Sequence[Mapping[str, Any]],
+    *,
+    has_local_secrets: bool,
+    verify: bool = False,
 ) -> list[Check]:
-    workflow = loaded.workflow
-    needs_secret = bool(workflow.contract and any(d.auth for d in workflow.contract.dependencies.values()))
-    checks = run_checks(
-        client,
+    """The same checks as ``tntc cluster check --dir`` for this workflow; any failure applies nothing."""
+    plan = plan_for(
         target.namespace.value,
-        runtime_class=target.runtime_class.value or None,
-        runtime_class_required=True,
-        # With local secrets the Secret is provisioned by this very deploy (F-194).
-        secret_names=[f"{workflow.name}-secrets"] if needs_secret and not has_local_secrets else [],
-        secrets_optional=True,
+        target.runtime_class.value,
+        workflow=loaded.workflow.name,
+        objects=objects,
+        needs_existing_secret=needs_existing_secret(loaded, has_local_secrets=has_local_secrets),
+        verify=verify,
     )
-    failed = [c for c in checks if not c.passed]
+    checks = run_checks(client, plan)
+    failed = refusals(checks)
     if failed:
         raise PreflightError(
             "preflight checks failed -- nothing was applied: " + "; ".join(c.name for c in failed),
@@ -67,6 +80,43 @@ def preflight(
             checks=[c.to_dict() for c in checks],
         )
     return checks
+
+
+def report_drift(
+    kube: KubeClient, applied: ApplyReport, *, reclaim: bool, on_event: EventSink
+) -> list[DriftField]:
+    """Foreign fields found before the apply: taken back by the forced apply, kept, or (``reclaim``)
+    removed. Returns what is still there afterwards."""
+    before = {f.object + " " + f.path: f for f in drift_of_all(applied.before)}
+    remaining: list[DriftField] = []
+    reclaimed: set[str] = set()
+    for index, live in enumerate(applied.after):
+        fields = drift_of(live)
+        if reclaim and fields:
+            operations = reclaim_patch(live, fields)
+            if operations:
+                meta = live["metadata"]
+                applied.after[index] = kube.json_patch(
+                    kind_of(live), meta["name"], meta.get("namespace"), operations
+                )
+                applied.actions.append(ObjectAction(fields[0].object, "reclaimed"))
+                for field in fields:
+                    reclaimed.add(field.object + " " + field.path)
+                    on_event(Event(f"  reclaimed {field.object} {field.path} (was owned by {field.manager})"))
+                fields = drift_of(applied.after[index])
+        remaining.extend(fields)
+    still = {f.object + " " + f.path for f in remaining}
+    for key, field in before.items():
+        if key not in still and key not in reclaimed:
+            on_event(Event(f"  drift taken back: {field.object} {field.path} (was owned by {field.manager})"))
+    for field in remaining:
+        on_event(
+            Event(
+                f"drift: {field.render()}; kept — `tntc deploy --reclaim` removes it",
+                "warning",
+            )
+        )
+    return remaining
 
 
 def deploy_workflow(
@@ -82,6 +132,7 @@ def deploy_workflow(
     verify_input: Any = None,
     verify: bool = False,
     keep: int | None = None,
+    reclaim: bool = False,
 ) -> None:
     """Render, preflight, apply, wait and (optionally) run once, recording each phase in ``report``.
 
@@ -99,7 +150,9 @@ def deploy_workflow(
     if secrets:
         say(f"  Found local secrets -- will provision {name}-secrets")
     with report.phase("preflight") as phase:
-        report.checks = preflight(kube, loaded, target, has_local_secrets=bool(secrets))
+        report.checks = preflight(
+            kube, loaded, target, objects, has_local_secrets=bool(secrets), verify=verify
+        )
         warnings = [c.warning for c in report.checks if c.warning]
         report.warnings.extend(warnings)
         for warning in warnings:
@@ -116,6 +169,8 @@ def deploy_workflow(
         report.apply = apply_revision(
             kube, objects, workflow=name, namespace=namespace, stamp=stamp, on_action=show
         )
+        report.drift = report_drift(kube, report.apply, reclaim=reclaim, on_event=on_event)
+        report.warnings.extend(f"drift: {f.render()}" for f in report.drift)
         phase.detail = f"{len(report.apply.changed)} of {len(report.apply.actions)} objects changed"
     if wait or verify:
         with report.phase("wait"):

@@ -67,13 +67,18 @@ def node_layers(node: Mapping[str, Any]) -> str:
     return f"{seccomp}, {landlock}"
 
 
-def check_kernel_layers(client: KubeClient, runtime_class: str | None) -> Check:
-    """Summarise the layers pods will get; gaps are warnings (the pod's other layers still hold)."""
+def check_kernel_layers(
+    client: KubeClient, runtime_class: str | None, *, runtime_class_verified: bool = False
+) -> Check:
+    """Summarise the layers pods will get; gaps are warnings (the pod's other layers still hold).
+
+    ``runtime_class_verified``: the preflight proved the RuntimeClass exists (a dry-run pod, for
+    deployers who cannot read RuntimeClasses), so gVisor is the boundary even when unreadable here."""
     if runtime_class:
         try:
             found = client.get(RUNTIME_CLASS, runtime_class)
         except ClusterError:
-            found = None
+            found = {"handler": "not readable with these credentials"} if runtime_class_verified else None
         if found is not None:
             handler = found.get("handler", "?")
             return Check(

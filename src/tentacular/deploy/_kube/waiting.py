@@ -115,7 +115,8 @@ def wait_for_rollout(
             if deployment is None:
                 raise ClusterNotFoundError(
                     f"deployment {name} not found in namespace {namespace}",
-                    hint=f"deploy it first: tntc deploy <dir> -n {namespace}",
+                    hint=f"it was removed while waiting (tntc undeploy {name}, or kubectl); see what is "
+                    f"deployed: tntc list -n {namespace}",
                 )
             complete, ready, desired = rollout_state(deployment)
             if complete:

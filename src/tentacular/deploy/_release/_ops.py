@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tentacular.deploy._kube.checks import run_checks
+from tentacular.deploy._kube.checks import plan_for, run_checks
 from tentacular.deploy._kube.client import KubeClient, connect
 from tentacular.deploy._options import DEFAULT_DEPLOY_TIMEOUT, TargetOptions
 from tentacular.deploy._release._diff import plan_objects
@@ -123,13 +123,14 @@ def plan(path: str | Path, options: ReleaseOptions) -> dict[str, Any]:
 
 
 def _preflight(kube: KubeClient, prepared: Prepared) -> None:
-    checks = run_checks(
-        kube,
+    # The same plan and checks as tntc deploy and tntc cluster check (deploy._kube.checks).
+    plan = plan_for(
         prepared.namespace,
-        runtime_class=prepared.unit.unit.get("runtimeClass"),
-        runtime_class_required=True,
-        secrets_optional=True,
+        prepared.unit.unit.get("runtimeClass"),
+        workflow=prepared.unit.workflow,
+        objects=prepared.objects,
     )
+    checks = run_checks(kube, plan)
     failed = [c for c in checks if not c.passed]
     if failed:
         raise PreflightError(
