@@ -68,11 +68,12 @@ class SpanRecord:
         """The attributes as a dict (SDK bridge, generic encoding)."""
         raise NotImplementedError
 
-    def wire_attributes(self) -> bytes:
-        """The attributes as OTLP ``Span.attributes`` fields (``_wire`` has fast paths)."""
-        from tentacular.engine._telemetry._wire import attributes
+    def wire_fields(self) -> bytes:
+        """OTLP ``Span`` fields besides ids, kind and times: name, attributes, flags."""
+        from tentacular.engine._telemetry import _wire
 
-        return attributes(9, self.attribute_map())
+        flags = _wire.FLAGS_REMOTE if self.remote_parent else _wire.FLAGS_LOCAL
+        return _wire.name_field(self.name) + _wire.attributes(9, self.attribute_map()) + flags
 
     def add_event(self, name: str, attributes: dict[str, Any] | None = None) -> None:
         if self.events is None:

@@ -12,7 +12,7 @@ output with the official ``opentelemetry-proto`` classes.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -83,17 +83,21 @@ def attribute(number: int, key: str, value: Any) -> bytes:
     return _uncached_attribute(number, key, value)
 
 
-_CONSTANT_CACHE: dict[tuple[tuple[str, Any], ...], bytes] = {}
+_CONSTANT_CACHE: dict[tuple[Any, ...], bytes] = {}
 
 
-def constant_attributes(*pairs: tuple[str, Any]) -> bytes:
-    """Span attributes whose values repeat from run to run (names, attempt, outcome), cached together."""
-    cached = _CONSTANT_CACHE.get(pairs)
+def constant_fields(key: tuple[Any, ...], build: Callable[[], bytes]) -> bytes:
+    """Span fields that repeat from run to run (name, flags, workflow/node/attempt/outcome), cached."""
+    cached = _CONSTANT_CACHE.get(key)
     if cached is None:
         if len(_CONSTANT_CACHE) >= _CACHE_LIMIT:
             _CONSTANT_CACHE.clear()
-        cached = _CONSTANT_CACHE[pairs] = b"".join(_uncached_attribute(9, k, v) for k, v in pairs)
+        cached = _CONSTANT_CACHE[key] = build()
     return cached
+
+
+def attribute_fields(pairs: Iterable[tuple[str, Any]]) -> bytes:
+    return b"".join(_uncached_attribute(9, k, v) for k, v in pairs)
 
 
 _FLOAT_PREFIX: dict[str, bytes] = {}
@@ -144,35 +148,47 @@ def _event(time_ns: int, name: str, items: Mapping[str, Any] | None) -> bytes:
     return body
 
 
-_IDS = struct.Struct(">HQQHQ")  # tag, trace id (hi, lo), tag, span id: big-endian like the W3C hex
-_PARENT = struct.Struct(">HQ")
+_IDS = struct.Struct(">H16sHQ")  # tag, trace id, tag, span id: big-endian like the W3C hex
+_IDS_PARENT = struct.Struct(">H16sHQHQ")  # ... and the parent span id
 _TIMES = struct.Struct("<BBBQBQ")  # kind, start and end (fixed64 little-endian)
-_FLAGS_LOCAL = b"\x85\x01" + _FIXED32.pack(0x101)  # sampled | HAS_IS_REMOTE
-_FLAGS_REMOTE = b"\x85\x01" + _FIXED32.pack(0x301)  # ... | IS_REMOTE (a caller's parent)
+FLAGS_LOCAL = b"\x85\x01" + _FIXED32.pack(0x101)  # sampled | HAS_IS_REMOTE
+FLAGS_REMOTE = b"\x85\x01" + _FIXED32.pack(0x301)  # ... | IS_REMOTE (a caller's parent)
+
+
+def name_field(name: str) -> bytes:
+    return _name(name)
 
 
 def span(record: SpanRecord) -> bytes:
-    """One ``Span`` message."""
-    trace_id = record.trace_id
-    parts = [_IDS.pack(0x0A10, trace_id >> 64, trace_id & _INT64_MASK, 0x1208, record.span_id)]
+    """One ``Span`` message (protobuf fields may come in any order: the constant ones are one blob)."""
+    trace_id = record.trace_id.to_bytes(16, "big")
+    parent = record.parent_id
+    if parent:
+        head = _IDS_PARENT.pack(0x0A10, trace_id, 0x1208, record.span_id, 0x2208, parent)
+    else:
+        head = _IDS.pack(0x0A10, trace_id, 0x1208, record.span_id)
+    body = (
+        head
+        + _TIMES.pack(0x30, record.kind, 0x39, record.start_ns, 0x41, record.end_ns)
+        + record.wire_fields()
+    )
+    if record.status_code or record.events or record.trace_state:
+        body += _rare_fields(record)
+    return body
+
+
+def _rare_fields(record: SpanRecord) -> bytes:
+    parts = []
     if record.trace_state:
         parts.append(field(3, record.trace_state.encode()))
-    if record.parent_id:
-        parts.append(_PARENT.pack(0x2208, record.parent_id))
-    parts.append(_name(record.name))
-    parts.append(_TIMES.pack(0x30, record.kind, 0x39, record.start_ns, 0x41, record.end_ns))
-    parts.append(record.wire_attributes())
-    events = record.events
-    if events:
-        for time_ns, name, items in events:
-            body = _event(time_ns, name, items)
-            parts.append(b"\x5a" + varint(len(body)) + body)
+    for time_ns, name, items in record.events or ():
+        event = _event(time_ns, name, items)
+        parts.append(b"\x5a" + varint(len(event)) + event)
     if record.status_code:
         status = b"\x18" + _SMALL[record.status_code]
         if record.status_message:
             status = field(2, record.status_message.encode("utf-8", "replace")) + status
         parts.append(b"\x7a" + varint(len(status)) + status)
-    parts.append(_FLAGS_REMOTE if record.remote_parent else _FLAGS_LOCAL)
     return b"".join(parts)
 
 
