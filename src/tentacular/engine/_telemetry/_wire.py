@@ -193,13 +193,26 @@ def _rare_fields(record: SpanRecord) -> bytes:
 
 
 def trace_request(resource_bytes: bytes, scope_bytes: bytes, records: Iterable[SpanRecord]) -> bytes:
-    """An ``ExportTraceServiceRequest`` with every record under one resource and scope."""
-    parts = [field(1, scope_bytes)]
+    """An ``ExportTraceServiceRequest`` with every record under one resource and scope.
+
+    Length prefixes are computed from the pieces, so the spans are copied once, into the result.
+    """
+    scope_field = field(1, scope_bytes)
+    parts = [b"", b"", b"", scope_field]
+    size = len(scope_field)
     for record in records:
         body = span(record)
-        parts.append(b"\x12" + varint(len(body)) + body)
-    resource_spans = field(1, resource_bytes) + field(2, b"".join(parts))
-    return field(1, resource_spans)
+        prefix = b"\x12" + varint(len(body))
+        parts.append(prefix)
+        parts.append(body)
+        size += len(prefix) + len(body)
+    resource_field = field(1, resource_bytes)
+    scope_spans_prefix = b"\x12" + varint(size)
+    resource_spans_size = len(resource_field) + len(scope_spans_prefix) + size
+    parts[0] = b"\x0a" + varint(resource_spans_size)
+    parts[1] = resource_field
+    parts[2] = scope_spans_prefix
+    return b"".join(parts)
 
 
 # --- metrics ---------------------------------------------------------------------------------
