@@ -97,3 +97,34 @@ def test_without_the_guard_workers_start_directly(tmp_path: Path) -> None:
     )
     done = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.split() == ["42", "0"]
+
+
+# A process with a tracer provider (tracing on, or an earlier in-process test) forks twice to run a
+# TypeScript workflow's tests: the confined child, then the Deno spawner inside it. The provider's
+# fork handler used to deadlock the spawner on a thread-pool lock the fork left held.
+TRACED_THEN_CONFINED = """
+import sys
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from tentacular.engine._telemetry import Observability
+from tentacular.spec import load_workflow
+from tentacular.testing import run_tests
+
+workflow = load_workflow(sys.argv[1]).workflow
+Observability.create(workflow, env={}, span_processor=SimpleSpanProcessor(InMemorySpanExporter()))
+report = run_tests(sys.argv[1])
+print("ok" if report.ok else [(r.name, r.error) for r in report.failed])
+"""
+
+
+def test_a_traced_process_still_starts_the_spawner_in_its_confined_child() -> None:
+    example = Path(__file__).resolve().parents[2] / "example-workflows" / "uptime-report"
+    done = subprocess.run(
+        [PYTHON, "-c", TRACED_THEN_CONFINED, str(example)],
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stdout + done.stderr
