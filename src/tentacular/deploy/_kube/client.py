@@ -192,21 +192,7 @@ class KubeClient:
         """A strategic merge patch (what ``kubectl rollout restart`` sends) for one small change."""
         from lightkube.types import PatchType
 
-        resource = _resource_class(kind)
-        patched = self._call(
-            f"patch {kind.kind}/{name}",
-            namespace,
-            lambda: self._client.patch(
-                resource,
-                name,
-                dict(patch),
-                namespace=_scope(kind, namespace),
-                patch_type=PatchType.STRATEGIC,
-                field_manager=field_manager,
-            ),
-            _request("patch", kind, namespace),
-        )
-        return _plain(patched)
+        return self._patch(kind, name, namespace, dict(patch), PatchType.STRATEGIC, field_manager)
 
     def json_patch(
         self, kind: Kind, name: str, namespace: str | None, operations: Sequence[Mapping[str, Any]]
@@ -214,6 +200,13 @@ class KubeClient:
         """An RFC 6902 patch (``deploy --reclaim`` removes foreign fields by path, with a precondition)."""
         from lightkube.types import PatchType
 
+        return self._patch(
+            kind, name, namespace, [dict(op) for op in operations], PatchType.JSON, FIELD_MANAGER
+        )
+
+    def _patch(
+        self, kind: Kind, name: str, namespace: str | None, body: Any, patch_type: Any, field_manager: str
+    ) -> dict[str, Any]:
         resource = _resource_class(kind)
         patched = self._call(
             f"patch {kind.kind}/{name}",
@@ -221,10 +214,10 @@ class KubeClient:
             lambda: self._client.patch(
                 resource,
                 name,
-                [dict(op) for op in operations],
+                body,
                 namespace=_scope(kind, namespace),
-                patch_type=PatchType.JSON,
-                field_manager=FIELD_MANAGER,
+                patch_type=patch_type,
+                field_manager=field_manager,
             ),
             _request("patch", kind, namespace),
         )
