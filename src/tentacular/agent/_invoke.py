@@ -18,6 +18,7 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 
+from tentacular.agent._lines import LineSink
 from tentacular.agent._tools import ToolSpec
 
 InProcessRunner = Callable[[list[str]], int]
@@ -59,28 +60,6 @@ def envelope_of(tool: ToolSpec, out: str, code: int) -> dict[str, Any]:
     }
 
 
-class _LineSink(io.TextIOBase):
-    """stderr of a command: whole lines go to ``on_line``."""
-
-    def __init__(self, on_line: Callable[[str], None]) -> None:
-        self._on_line = on_line
-        self._pending = ""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self._pending += text
-        *lines, self._pending = self._pending.split("\n")
-        for line in lines:
-            if line.strip():
-                self._on_line(line[:MAX_PROGRESS_LINE])
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-
 class _Router(io.TextIOBase):
     """A standard stream that sends the calling worker thread's writes to its sink."""
 
@@ -114,7 +93,7 @@ async def _here(argv: list[str], runner: InProcessRunner, progress: Progress) ->
             ident = threading.get_ident()
             saved = sys.stdout, sys.stderr, sys.stdin
             sys.stdout = _Router(saved[0], {ident: captured})
-            sys.stderr = _Router(saved[1], {ident: _LineSink(on_line)})
+            sys.stderr = _Router(saved[1], {ident: LineSink(lambda line: on_line(line[:MAX_PROGRESS_LINE]))})
             sys.stdin = io.StringIO("")  # a prompt meets end of input, never the protocol stream
             try:
                 code = runner(argv)

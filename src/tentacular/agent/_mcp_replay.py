@@ -21,13 +21,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import io
 import json
 import os
 import sys
 import threading
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from tentacular.agent._lines import LineSink
 
 RECORDED_METHODS = frozenset({"initialize", "server/discover", "tools/list"})
 MODERN_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"  # the 2026-07-28 request envelope
@@ -214,7 +215,7 @@ class StdioFront:
         os.dup2(2, 1)
         to_sdk_read, self._to_sdk = os.pipe()
         self.sdk_input = os.fdopen(to_sdk_read, "r", encoding="utf-8", errors="replace")
-        self.sdk_output = _SdkOutput(self)
+        self.sdk_output = LineSink(self.from_sdk)  # the SDK's stdout, line by line
         self.opening_over = threading.Event()
         self._reader = threading.Thread(target=self._pump, name="mcp-front", daemon=True)
         self._reader.start()
@@ -318,28 +319,6 @@ def close_front() -> None:
     front = _active
     if front is not None:
         front.close()
-
-
-class _SdkOutput(io.TextIOBase):
-    """The SDK's stdout: whole lines go to :meth:`StdioFront.from_sdk`."""
-
-    def __init__(self, front: StdioFront) -> None:
-        self._front = front
-        self._pending = ""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self._pending += text
-        *lines, self._pending = self._pending.split("\n")
-        for line in lines:
-            if line.strip():
-                self._front.from_sdk(line)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 def _write_all(fd: int, data: bytes) -> None:
