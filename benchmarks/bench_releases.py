@@ -69,10 +69,12 @@ def _counting() -> Iterator[collections.Counter[str]]:
 
     preflight = _ops._preflight
 
-    def counted_preflight(*args: Any, **kwargs: Any) -> None:
+    def counted_preflight(*args: Any, **kwargs: Any) -> Any:
         before = sum(counts.values())
-        preflight(*args, **kwargs)
-        counts["(of which preflight)"] += sum(counts.values()) - before
+        try:
+            return preflight(*args, **kwargs)
+        finally:
+            counts["(of which preflight)"] += sum(counts.values()) - before
 
     _ops.connect = connect  # type: ignore[assignment]
     _ops._preflight = counted_preflight  # type: ignore[assignment]

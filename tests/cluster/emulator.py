@@ -270,6 +270,10 @@ class KubeEmulator:
                 return 200, self.sim.pod_log(namespace or "", name or "", query)
             if method == "GET" and name:
                 return 200, self._read(resource, namespace, name)
+            if method == "GET" and query.get("watch") == "true":
+                # A watch that reports the current state once and ends (the client watches again).
+                items = self._list(resource, namespace, query)["items"]
+                return 200, "".join(json.dumps({"type": "MODIFIED", "object": o}) + "\n" for o in items)
             if method == "GET":
                 return 200, self._list(resource, namespace, query)
             if method == "POST":

@@ -39,6 +39,9 @@ INTENDED_HOSTS_ANNOTATION = f"{DOMAIN}/intended-hosts"
 #: On every namespaced object of a workflow that declares cluster RBAC: later deploys and
 #: undeploy read it (by name) instead of listing cluster scope to find the ClusterRole/Binding.
 CLUSTER_RBAC_ANNOTATION = f"{DOMAIN}/cluster-rbac"
+#: On the Deployment: the kinds its version rendered, so the next apply reads only those kinds
+#: (and what they left behind) instead of every kind a workflow can own.
+KINDS_ANNOTATION = f"{DOMAIN}/kinds"
 
 
 def selector_labels(workflow: Workflow) -> dict[str, str]:

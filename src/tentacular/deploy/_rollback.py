@@ -17,7 +17,13 @@ from tentacular.deploy._kube.waiting import wait_for_rollout
 from tentacular.deploy._labels import APPLIED_ANNOTATION
 from tentacular.deploy._operations import resolve_target
 from tentacular.deploy._options import DEFAULT_DEPLOY_TIMEOUT, TargetOptions
-from tentacular.deploy._revision import apply_revision, code_versions, stamp_for
+from tentacular.deploy._revision import (
+    applied_deployment,
+    apply_revision,
+    code_versions,
+    retained_after,
+    stamp_for,
+)
 from tentacular.deploy._settings import load_settings
 from tentacular.deploy._versions import (
     UNHASHED,
@@ -237,8 +243,11 @@ def rollback(
             stamp=stamp_for(kube, str(record.get("release") or "")),
             on_action=lambda a: on_event(Event(f"  {a.action} {a.ref}")),
         )
-        wait_for_rollout(kube, name, namespace, timeout=timeout)
-        report.target = next(v for v in _retained(kube, name, namespace) if v.name == chosen.name)
+        rolled = wait_for_rollout(
+            kube, name, namespace, timeout=timeout, deployment=applied_deployment(report.apply, name)
+        )
+        retained, _ = retained_after(kube, name, namespace, deployment=rolled, live_state=report.apply.live)
+        report.target = next(v for v in retained if v.name == chosen.name)
     return report
 
 

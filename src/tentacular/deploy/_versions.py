@@ -34,6 +34,7 @@ from tentacular.deploy._labels import (
     DEPLOYED_AT_ANNOTATION,
     DEPLOYED_BY_ANNOTATION,
     GIT_SHA_ANNOTATION,
+    KINDS_ANNOTATION,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     NAME_LABEL,
@@ -47,7 +48,8 @@ from tentacular.errors import ManifestError
 DEFAULT_KEEP = 5
 DEPLOYED_BY_ENV = "TNTC_DEPLOYED_BY"
 STAMPS = (DEPLOYED_BY_ANNOTATION, DEPLOYED_AT_ANNOTATION, RELEASE_ANNOTATION)
-UNHASHED = frozenset({*STAMPS, OBJECT_HASH_ANNOTATION})
+# The kinds record is written at apply time, like the stamps: not part of what was rendered.
+UNHASHED = frozenset({*STAMPS, OBJECT_HASH_ANNOTATION, KINDS_ANNOTATION})
 NEUTRAL_NAMESPACE = "<namespace>"
 _RECORD_LIMIT = 200_000  # bytes; annotations of one object may total 256 KiB
 

@@ -7,46 +7,51 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tentacular.deploy._kube.client import (
-    CLUSTER_ROLE,
-    CLUSTER_ROLE_BINDING,
     CLUSTER_SCOPED,
-    CONFIG_MAP,
-    CRON_JOB,
     DEPLOYMENT,
-    INGRESS,
-    NETWORK_POLICY,
     POD,
     SECRET,
-    SERVICE,
-    SERVICE_ACCOUNT,
     Kind,
     KubeClient,
     describe,
     kind_of,
 )
-from tentacular.deploy._labels import (
-    CLUSTER_RBAC_ANNOTATION,
-    MANAGED_BY,
-    MANAGED_BY_LABEL,
-    NAME_LABEL,
-    NAMESPACE_LABEL,
-    WORKFLOW_LABEL,
+from tentacular.deploy._kube.live import (
+    GATED,
+    OWNED,
+    PRUNABLE,
+    RBAC_KINDS,
+    UNREAD,
+    LiveState,
+    Unread,
+    already_applied,
+    declares_cluster_rbac,
+    kinds_for_apply,
+    kinds_record,
+    read_live,
+    recorded_kinds,
+    stale_in,
+    workflow_selector,
 )
-from tentacular.deploy._rbac import cluster_role_name
+from tentacular.deploy._labels import KINDS_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, WORKFLOW_LABEL
 from tentacular.errors import ClusterApplyError, ClusterError
 
 Action = Literal["created", "configured", "unchanged", "pruned", "deleted", "reclaimed"]
+Prepare = Callable[[Mapping[str, Any], Mapping[str, Any] | None], Mapping[str, Any]]
 
-# Kinds a redeploy may leave behind when the spec shrinks. Secrets are deliberately absent: a
-# deploy from a machine without local secrets must not delete the ones the cluster already has.
-PRUNABLE: tuple[Kind, ...] = (CRON_JOB, INGRESS, NETWORK_POLICY)
-# Everything undeploy removes, dependants first so nothing is left half-wired.
-OWNED: tuple[Kind, ...] = (CRON_JOB, INGRESS, SERVICE, DEPLOYMENT, NETWORK_POLICY, CONFIG_MAP, SECRET)
-# Only for workflows that declare cluster RBAC now or did in the version being replaced (the
-# CLUSTER_RBAC_ANNOTATION on its namespaced objects says so): a namespaced workflow never makes a
-# cluster-scoped call, so a deployer with ``edit`` in one namespace can run every command. The
-# cluster-scoped objects are read by their one possible name, never listed.
-RBAC_KINDS: tuple[Kind, ...] = (CLUSTER_ROLE_BINDING, CLUSTER_ROLE, SERVICE_ACCOUNT)
+__all__ = [
+    "OWNED",
+    "PRUNABLE",
+    "RBAC_KINDS",
+    "ApplyReport",
+    "ObjectAction",
+    "apply_objects",
+    "declares_cluster_rbac",
+    "owned_objects",
+    "remove_workflow",
+    "stale_objects",
+    "workflow_selector",
+]
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class ApplyReport:
     #: The live objects before and after this apply (same order as applied; ``None``: created).
     before: list[dict[str, Any] | None] = field(default_factory=list, repr=False)
     after: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    #: What the apply read, updated with what it applied (code versions and the rollout use it).
+    live: LiveState | None = field(default=None, repr=False)
 
     @property
     def changed(self) -> list[str]:
@@ -73,8 +80,27 @@ class ApplyReport:
         return [a.to_dict() for a in self.actions]
 
 
-def workflow_selector(name: str) -> dict[str, str]:
-    return {NAME_LABEL: name, MANAGED_BY_LABEL: MANAGED_BY}
+def live_for_apply(
+    client: KubeClient,
+    objects: Sequence[Mapping[str, Any]],
+    *,
+    workflow: str,
+    namespace: str,
+    deployment: Mapping[str, Any] | Unread | None = UNREAD,
+) -> LiveState:
+    """The Deployment first (unless the caller read it): its record says which other kinds to list."""
+    if isinstance(deployment, Unread):
+        deployment = client.get(DEPLOYMENT, workflow, namespace)
+    state = read_live(
+        client,
+        workflow,
+        namespace,
+        kinds_for_apply(objects, deployment),
+        cluster_rbac=None,
+        deployment=deployment,
+    )
+    state.first_install = deployment is None
+    return state
 
 
 def apply_objects(
@@ -84,45 +110,64 @@ def apply_objects(
     workflow: str,
     namespace: str,
     on_action: Callable[[ObjectAction], None] = lambda _: None,
-    prepare: Callable[[Mapping[str, Any], Mapping[str, Any] | None], Mapping[str, Any]] | None = None,
+    prepare: Prepare | None = None,
+    deployment: Mapping[str, Any] | Unread | None = UNREAD,
 ) -> ApplyReport:
-    """Server-side apply every object in the given order, then prune stale ones.
+    """Server-side apply every object in the given order that is not already as rendered, then
+    prune stale ones.
 
-    ``prepare(object, live)`` may adjust each object once its live state is known (the version
-    stamps of deploy._versions: carried over when the content is unchanged).
+    The live state comes from one read per kind (deploy._kube.live), not one per object;
+    ``deployment``: the live Deployment when the caller already read it. ``prepare(object, live)``
+    may adjust each object once its live state is known (the version stamps of deploy._versions:
+    carried over when the content is unchanged). An object already as rendered is not sent.
 
     Stops at the first failure: what was applied so far stays (the previous Deployment keeps
     serving until its own apply succeeds) and the error lists it; re-running converges.
     """
-    report = ApplyReport()
-    cluster_rbac = any(kind_of(o) in CLUSTER_SCOPED for o in objects)
+    state = live_for_apply(client, objects, workflow=workflow, namespace=namespace, deployment=deployment)
+    cluster_rbac = any(kind_of(o) in CLUSTER_SCOPED for o in objects) or state.cluster_rbac()
+    stale = stale_in(state, objects, cluster_rbac=cluster_rbac)
+    record = kinds_record([*(kind_of(o) for o in objects), *(kind_of(o) for o in stale)])
+    report = ApplyReport(live=state)
     for obj in objects:
         ref = describe(obj)
+        before = state.get(kind_of(obj), obj["metadata"]["name"])
+        desired = dict(obj if prepare is None else prepare(obj, before))
+        if kind_of(obj) == DEPLOYMENT and obj["metadata"]["name"] == workflow:
+            desired = _with_annotation(desired, KINDS_ANNOTATION, record)
         try:
-            before = client.get(kind_of(obj), obj["metadata"]["name"], obj["metadata"].get("namespace"))
-            after = client.apply(obj if prepare is None else prepare(obj, before))
+            after = (
+                before if before is not None and already_applied(desired, before) else client.apply(desired)
+            )
         except ClusterError as error:
-            applied = [a.ref for a in report.actions]
-            raise ClusterApplyError(
-                f"apply stopped at {ref}: {error.message}",
-                hint=(error.hint or "") + (" — " if error.hint else "") + "re-run the deploy to converge; "
-                "objects not yet applied still hold the previous version",
-                applied=applied,
-                failed=ref,
-                cause=error.code,
-            ) from None
-        cluster_rbac = cluster_rbac or declares_cluster_rbac(before)
+            raise _stopped(error, ref, report) from None
+        state.put(after)
         report.before.append(before)
         report.after.append(after)
         report.actions.append(ObjectAction(ref, _action(before, after)))
         on_action(report.actions[-1])
-    for stale in stale_objects(
-        client, objects, workflow=workflow, namespace=namespace, cluster_rbac=cluster_rbac
-    ):
-        client.delete(kind_of(stale), stale["metadata"]["name"], stale["metadata"].get("namespace"))
-        report.actions.append(ObjectAction(describe(stale), "pruned"))
+    for obj in stale:
+        client.delete(kind_of(obj), obj["metadata"]["name"], obj["metadata"].get("namespace"))
+        report.actions.append(ObjectAction(describe(obj), "pruned"))
         on_action(report.actions[-1])
     return report
+
+
+def _with_annotation(obj: Mapping[str, Any], key: str, value: str) -> dict[str, Any]:
+    meta = dict(obj.get("metadata") or {})
+    meta["annotations"] = {**(meta.get("annotations") or {}), key: value}
+    return {**obj, "metadata": meta}
+
+
+def _stopped(error: ClusterError, ref: str, report: ApplyReport) -> ClusterApplyError:
+    return ClusterApplyError(
+        f"apply stopped at {ref}: {error.message}",
+        hint=(error.hint or "") + (" — " if error.hint else "") + "re-run the deploy to converge; "
+        "objects not yet applied still hold the previous version",
+        applied=[a.ref for a in report.actions],
+        failed=ref,
+        cause=error.code,
+    )
 
 
 def _action(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> Action:
@@ -133,44 +178,18 @@ def _action(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> Actio
     return "unchanged" if old == new else "configured"
 
 
-def declares_cluster_rbac(obj: Mapping[str, Any] | None) -> bool:
-    annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
-    return annotations.get(CLUSTER_RBAC_ANNOTATION) == "true"
-
-
-def _belongs(obj: Mapping[str, Any], workflow: str, namespace: str) -> bool:
-    """A cluster-scoped object found by name is ours only if its labels say this namespace's workflow."""
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    return (
-        labels.get(NAME_LABEL) == workflow
-        and labels.get(MANAGED_BY_LABEL) == MANAGED_BY
-        and labels.get(NAMESPACE_LABEL) == namespace
-    )
-
-
 def owned_objects(
     client: KubeClient,
     workflow: str,
     namespace: str,
     kinds: Sequence[Kind] = OWNED,
     *,
-    cluster_rbac: bool = False,
+    cluster_rbac: bool | None = False,
 ) -> list[dict[str, Any]]:
     """Every object of this workflow in this namespace, found by its labels; with ``cluster_rbac``
-    also its ServiceAccounts and its ClusterRole/ClusterRoleBinding (read by name)."""
-    found: list[dict[str, Any]] = []
-    wanted = [*kinds, *(RBAC_KINDS if cluster_rbac else ())]
-    for kind in dict.fromkeys(wanted):
-        if kind in CLUSTER_SCOPED:
-            obj = client.get(kind, cluster_role_name(namespace, workflow))
-            items = [obj] if obj is not None and _belongs(obj, workflow, namespace) else []
-        else:
-            items = client.list(kind, namespace, labels=workflow_selector(workflow))
-        for item in items:
-            item.setdefault("apiVersion", kind.api_version)
-            item.setdefault("kind", kind.kind)
-            found.append(item)
-    return found
+    also its ServiceAccounts and its ClusterRole/ClusterRoleBinding (read by name; ``None``: when
+    a live object says the workflow declared cluster RBAC)."""
+    return list(read_live(client, workflow, namespace, kinds, cluster_rbac=cluster_rbac).objects.values())
 
 
 def stale_objects(
@@ -179,20 +198,11 @@ def stale_objects(
     *,
     workflow: str,
     namespace: str,
-    cluster_rbac: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """What the workflow owns that ``desired`` no longer has. ``cluster_rbac=None``: decide as a
-    deploy does — ``desired`` has cluster-scoped objects or the live Deployment carries the marker."""
-    if cluster_rbac is None:
-        cluster_rbac = any(kind_of(o) in CLUSTER_SCOPED for o in desired) or declares_cluster_rbac(
-            client.get(DEPLOYMENT, workflow, namespace)
-        )
-    wanted = {(kind_of(o), o["metadata"]["name"]) for o in desired}
-    return [
-        obj
-        for obj in owned_objects(client, workflow, namespace, PRUNABLE, cluster_rbac=cluster_rbac)
-        if (kind_of(obj), obj["metadata"]["name"]) not in wanted
-    ]
+    """What the workflow owns that ``desired`` no longer has, found as a deploy finds it."""
+    state = live_for_apply(client, desired, workflow=workflow, namespace=namespace)
+    cluster_rbac = any(kind_of(o) in CLUSTER_SCOPED for o in desired) or state.cluster_rbac()
+    return stale_in(state, desired, cluster_rbac=cluster_rbac)
 
 
 def remove_workflow(
@@ -205,10 +215,14 @@ def remove_workflow(
     """Delete everything the workflow owns, by label, plus its Secret by name (it may predate tntc)."""
     removed: list[ObjectAction] = []
     seen: set[str] = set()
-    namespaced = owned_objects(client, workflow, namespace)
-    if any(declares_cluster_rbac(obj) for obj in namespaced):
-        namespaced += owned_objects(client, workflow, namespace, (), cluster_rbac=True)
-    for obj in namespaced:
+    deployment = client.get(DEPLOYMENT, workflow, namespace)
+    # Every kind it can own; a gated one (HTTPRoute) when the Deployment records rendering it.
+    recorded = recorded_kinds(deployment) or set()
+    kinds = [k for k in OWNED if k not in GATED or k in recorded]
+    state = read_live(client, workflow, namespace, kinds, cluster_rbac=None, deployment=deployment)
+    # Dependants first (OWNED's order), the cluster RBAC last.
+    order = {kind: index for index, kind in enumerate((*OWNED, *RBAC_KINDS))}
+    for obj in sorted(state.objects.values(), key=lambda o: order.get(kind_of(o), len(order))):
         ref = describe(obj)
         if client.delete(kind_of(obj), obj["metadata"]["name"], obj["metadata"].get("namespace")):
             removed.append(ObjectAction(ref, "deleted"))

@@ -15,6 +15,7 @@ from typing import Any
 
 from tentacular.deploy._kube import permissions as table
 from tentacular.deploy._kube.client import DEPLOYMENT, NAMESPACE, RUNTIME_CLASS, SECRET, KubeClient
+from tentacular.deploy._kube.live import UNREAD, Unread
 from tentacular.deploy._kube.permissions import CLUSTER_RBAC, Permission
 from tentacular.deploy._labels import CLUSTER_RBAC_ANNOTATION
 from tentacular.deploy._workload import container_security_context, hardened_pod_spec
@@ -70,20 +71,53 @@ def plan_for(
     return CheckPlan(namespace, runtime_class or None, workflow, frozenset(conditions), secrets)
 
 
+def _matches(rule: Mapping[str, Any], row: Permission, name: str | None) -> bool:
+    """RBAC's own matching (verbs, groups, resources with ``*`` and ``*/sub``, resourceNames)."""
+    resource, _, sub = row.resource.partition("/")
+    resources = rule.get("resources") or []
+    resource_ok = any(
+        r in ("*", row.resource) or (sub and r == f"*/{sub}") or (not sub and r == resource)
+        for r in resources
+    )
+    names = rule.get("resourceNames") or []
+    return (
+        any(v in ("*", row.verb) for v in rule.get("verbs") or [])
+        and any(g in ("*", row.group) for g in rule.get("apiGroups") or [])
+        and resource_ok
+        and (not names or (name is not None and name in names))
+    )
+
+
 @dataclass
 class _Access:
-    """SelfSubjectAccessReview answers, asked once per verb/resource/scope."""
+    """What the user may do: one SelfSubjectRulesReview for the namespace answers every namespaced
+    row; a SelfSubjectAccessReview only for cluster-scoped rows and for rows the rules do not grant
+    (the rules review may be incomplete, or another authorizer than RBAC may allow it)."""
 
     client: KubeClient
     namespace: str
     answers: dict[Permission, bool] = field(default_factory=dict)
+    _rules: list[Mapping[str, Any]] | None = None
+    _reviewed: bool = False
+
+    def rules(self) -> list[Mapping[str, Any]]:
+        if not self._reviewed:
+            self._reviewed = True
+            try:
+                self._rules = list(self.client.rules_review(self.namespace).get("resourceRules") or [])
+            except ClusterError:  # not served (an old or fake API): every row is asked on its own
+                self._rules = []
+        return self._rules or []
 
     def allowed(self, row: Permission) -> bool:
         key = Permission(row.verb, row.group, row.resource, row.scope)
         if key not in self.answers:
             scope = None if row.scope == "cluster" else self.namespace
             name = self.namespace if row.resource == "namespaces" and row.scope == "namespace" else None
-            self.answers[key] = self.client.can_i(row.verb, row.group, row.resource, scope, name=name)
+            granted = row.scope == "namespace" and any(_matches(r, row, name) for r in self.rules())
+            self.answers[key] = granted or self.client.can_i(
+                row.verb, row.group, row.resource, scope, name=name
+            )
         return self.answers[key]
 
     def missing(self, rows: Sequence[Permission]) -> list[Permission]:
@@ -111,9 +145,27 @@ def runtime_class_fix(runtime_class: str) -> str:
     )
 
 
-def check_runtime_class(client: KubeClient, runtime_class: str | None, namespace: str | None = None) -> Check:
+def read_runtime_class(client: KubeClient, runtime_class: str | None) -> dict[str, Any] | Unread | None:
+    """The RuntimeClass (None: absent or none asked for; UNREAD: not readable with these credentials)."""
+    if not runtime_class:
+        return None
+    try:
+        return client.get(RUNTIME_CLASS, runtime_class)
+    except ClusterForbiddenError:
+        return UNREAD
+
+
+def check_runtime_class(
+    client: KubeClient,
+    runtime_class: str | None,
+    namespace: str | None = None,
+    *,
+    live: Mapping[str, Any] | Unread | None = UNREAD,
+    read: bool = False,
+) -> Check:
     """A missing RuntimeClass fails: the RuntimeClass admission plugin rejects every pod naming it,
-    so the Deployment would never get a pod. Not readable with these credentials: not verified."""
+    so the Deployment would never get a pod. Not readable with these credentials: not verified.
+    ``live``: what read_runtime_class returned, when ``read`` (else it is read here)."""
     if not runtime_class:
         return Check(
             "RuntimeClass (none)",
@@ -121,9 +173,10 @@ def check_runtime_class(client: KubeClient, runtime_class: str | None, namespace
             warning="no RuntimeClass requested: pods run without the gVisor sandbox",
         )
     name = f"RuntimeClass '{runtime_class}'"
-    try:
-        found = client.get(RUNTIME_CLASS, runtime_class) is not None
-    except ClusterForbiddenError:
+    if not read:
+        live = read_runtime_class(client, runtime_class)
+    found = live is not None
+    if isinstance(live, Unread):
         # RuntimeClasses are cluster-scoped (edit cannot read them): ask the admission plugin
         # instead, with a server-side dry run of a pod naming it in the namespace.
         probed = _probe_runtime_class(client, runtime_class, namespace)
@@ -199,12 +252,19 @@ def _listing(rows: Sequence[Permission], namespace: str) -> str:
     return ", ".join(row.describe(namespace) for row in rows)
 
 
-def deployed_with_cluster_rbac(client: KubeClient, workflow: str, namespace: str) -> bool:
-    """The version being replaced declared cluster RBAC: recorded on its Deployment (never listed)."""
+def read_deployment(client: KubeClient, workflow: str, namespace: str) -> dict[str, Any] | Unread | None:
+    """The live Deployment (None: there is none; UNREAD: these credentials may not read it, which
+    the RBAC check then reports). The preflight reads it once and the apply reuses it."""
     try:
-        deployment = client.get(DEPLOYMENT, workflow, namespace)
+        return client.get(DEPLOYMENT, workflow, namespace)
     except ClusterForbiddenError:
-        return False  # the RBAC check says what is missing
+        return UNREAD
+
+
+def deployed_with_cluster_rbac(deployment: Mapping[str, Any] | Unread | None) -> bool:
+    """The version being replaced declared cluster RBAC: recorded on its Deployment (never listed)."""
+    if isinstance(deployment, Unread):
+        return False
     annotations = ((deployment or {}).get("metadata") or {}).get("annotations") or {}
     return annotations.get(CLUSTER_RBAC_ANNOTATION) == "true"
 
@@ -281,18 +341,32 @@ def check_secrets(client: KubeClient, namespace: str, names: Sequence[str]) -> C
 
 def run_checks(client: KubeClient, plan: CheckPlan, *, fix: bool = False) -> list[Check]:
     """API first (nothing else can work without it), then namespace, RuntimeClass, RBAC, secrets."""
+    return run_preflight(client, plan, fix=fix)[0]
+
+
+def run_preflight(
+    client: KubeClient, plan: CheckPlan, *, fix: bool = False
+) -> tuple[list[Check], dict[str, Any] | Unread | None]:
+    """run_checks, and the workflow's live Deployment as it read it (UNREAD: it did not), which
+    the apply that follows reuses instead of reading it again."""
+    deployment: dict[str, Any] | Unread | None = UNREAD
     api = check_api(client)
     if not api.passed:
-        return [api]
+        return [api], deployment
     checks = [api, check_namespace(client, plan.namespace, fix=fix)]
+    runtime_class = read_runtime_class(client, plan.runtime_class)
     checks.append(
-        check_runtime_class(client, plan.runtime_class, plan.namespace if checks[1].passed else None)
+        check_runtime_class(
+            client,
+            plan.runtime_class,
+            plan.namespace if checks[1].passed else None,
+            live=runtime_class,
+            read=True,
+        )
     )
-    replaced_had_rbac = (
-        plan.workflow is not None
-        and CLUSTER_RBAC not in plan.conditions
-        and deployed_with_cluster_rbac(client, plan.workflow, plan.namespace)
-    )
+    if plan.workflow is not None and CLUSTER_RBAC not in plan.conditions:
+        deployment = read_deployment(client, plan.workflow, plan.namespace)
+    replaced_had_rbac = CLUSTER_RBAC not in plan.conditions and deployed_with_cluster_rbac(deployment)
     if replaced_had_rbac:
         plan = dataclasses.replace(plan, conditions=plan.conditions | {CLUSTER_RBAC})
     checks.extend(check_permissions(_Access(client, plan.namespace), plan))
@@ -303,8 +377,15 @@ def run_checks(client: KubeClient, plan: CheckPlan, *, fix: bool = False) -> lis
 
     runtime = checks[2]
     verified = bool(plan.runtime_class) and runtime.passed and not runtime.warning
-    checks.append(check_kernel_layers(client, plan.runtime_class, runtime_class_verified=verified))
-    return checks
+    checks.append(
+        check_kernel_layers(
+            client,
+            plan.runtime_class,
+            runtime_class_verified=verified,
+            known=None if isinstance(runtime_class, Unread) else runtime_class,
+        )
+    )
+    return checks, deployment
 
 
 def refusals(checks: Sequence[Check]) -> list[Check]:

@@ -172,6 +172,46 @@ class KubeClient:
             _request("list", kind, namespace),
         )
 
+    def watch(
+        self, kind: Kind, name: str, namespace: str, *, resource_version: str | None, timeout: float
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """One watch request on one object: (event type, object) for each change after
+        ``resource_version``, until the server ends the request after ``timeout`` seconds.
+        An ``ERROR`` event carries the API's Status (410: that version is too old to watch from)."""
+        import json
+
+        import httpx2
+
+        http = self._client._client._client
+        prefix = f"/apis/{kind.api_version}" if kind.group else f"/api/{kind.api_version}"
+        params = {
+            "watch": "true",
+            "fieldSelector": f"metadata.name={name}",
+            "timeoutSeconds": str(max(int(timeout), 1)),
+        }
+        if resource_version:
+            params["resourceVersion"] = resource_version
+        url = f"{prefix}/namespaces/{namespace}/{plural(kind)}"
+        # The server ends the request after timeoutSeconds; the client allows it that long and more.
+        request = http.build_request("GET", url, params=params, timeout=httpx2.Timeout(timeout + 30.0))
+        response = self._call(
+            f"watch {kind.kind}/{name}",
+            namespace,
+            lambda: _raised(http.send(request, stream=True)),
+            _request("watch", kind, namespace),
+        )
+        try:
+            lines = response.iter_lines()
+            while True:
+                line = self._call(f"watch {kind.kind}/{name}", namespace, lambda: next(lines, None))
+                if line is None:
+                    return
+                if line.strip():
+                    event = json.loads(line)
+                    yield str(event.get("type")), dict(event.get("object") or {})
+        finally:
+            response.close()
+
     def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """Server-side apply as field manager ``tntc`` (D6); tntc owns what it generates, so force."""
         from lightkube.codecs import from_dict
@@ -306,6 +346,16 @@ class KubeClient:
         node = ((found or {}).get("spec") or {}).get("nodeName")
         return str(node) if node else None
 
+    def rules_review(self, namespace: str) -> dict[str, Any]:
+        """One SelfSubjectRulesReview: the status (``resourceRules``, ``incomplete``) of what this
+        user may do in ``namespace`` — every row of a namespaced permission table in one request."""
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectRulesReview",
+            "spec": {"namespace": namespace},
+        }
+        return dict(self.create(review).get("status") or {})
+
     def can_i(
         self, verb: str, group: str, resource: str, namespace: str | None, *, name: str | None = None
     ) -> bool:
@@ -326,6 +376,15 @@ class KubeClient:
         }
         answer = self.create(review)
         return bool((answer.get("status") or {}).get("allowed"))
+
+
+def _raised(response: Any) -> Any:
+    """A streamed response, or its failure as httpx raises it (read first, so the message shows)."""
+    if response.is_error:
+        response.read()
+        response.close()
+        response.raise_for_status()
+    return response
 
 
 def _scope(kind: Kind, namespace: str | None) -> str | None:

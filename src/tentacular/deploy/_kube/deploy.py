@@ -12,14 +12,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tentacular.deploy._kube.apply import ApplyReport, ObjectAction, remove_workflow
-from tentacular.deploy._kube.checks import Check, plan_for, refusals, run_checks
+from tentacular.deploy._kube.checks import Check, plan_for, refusals, run_preflight
 from tentacular.deploy._kube.client import KubeClient, connect, kind_of
 from tentacular.deploy._kube.drift import DriftField, drift_of, drift_of_all, reclaim_patch
+from tentacular.deploy._kube.live import Unread
 from tentacular.deploy._kube.trigger import RunOutcome, trigger_workflow
 from tentacular.deploy._kube.waiting import wait_for_rollout
 from tentacular.deploy._plan import render_objects
 from tentacular.deploy._report import LIVE_TEST_PHASE, DeployReport, Phase
-from tentacular.deploy._revision import apply_revision, prune_versions, stamp_for
+from tentacular.deploy._revision import applied_deployment, apply_revision, prune_versions, stamp_for
 from tentacular.deploy._settings import DeployTarget
 from tentacular.deploy._versions import release_id
 from tentacular.errors import PreflightError, SpecError, TentacularError
@@ -61,8 +62,9 @@ def preflight(
     *,
     has_local_secrets: bool,
     verify: bool = False,
-) -> list[Check]:
-    """The same checks as ``tntc cluster check --dir`` for this workflow; any failure applies nothing."""
+) -> tuple[list[Check], dict[str, Any] | Unread | None]:
+    """The same checks as ``tntc cluster check --dir`` for this workflow; any failure applies nothing.
+    Also returns the live Deployment the checks read (the apply reuses it)."""
     plan = plan_for(
         target.namespace.value,
         target.runtime_class.value,
@@ -71,7 +73,7 @@ def preflight(
         needs_existing_secret=needs_existing_secret(loaded, has_local_secrets=has_local_secrets),
         verify=verify,
     )
-    checks = run_checks(client, plan)
+    checks, deployment = run_preflight(client, plan)
     failed = refusals(checks)
     if failed:
         raise PreflightError(
@@ -79,7 +81,7 @@ def preflight(
             hint=" | ".join(c.remediation for c in failed if c.remediation) or None,
             checks=[c.to_dict() for c in checks],
         )
-    return checks
+    return checks, deployment
 
 
 def report_drift(
@@ -150,7 +152,7 @@ def deploy_workflow(
     if secrets:
         say(f"  Found local secrets -- will provision {name}-secrets")
     with report.phase("preflight") as phase:
-        report.checks = preflight(
+        report.checks, live_deployment = preflight(
             kube, loaded, target, objects, has_local_secrets=bool(secrets), verify=verify
         )
         warnings = [c.warning for c in report.checks if c.warning]
@@ -167,16 +169,32 @@ def deploy_workflow(
         report.apply = ApplyReport()
         stamp = stamp_for(kube, release_id(objects))
         report.apply = apply_revision(
-            kube, objects, workflow=name, namespace=namespace, stamp=stamp, on_action=show
+            kube,
+            objects,
+            workflow=name,
+            namespace=namespace,
+            stamp=stamp,
+            on_action=show,
+            deployment=live_deployment,
         )
         report.drift = report_drift(kube, report.apply, reclaim=reclaim, on_event=on_event)
         report.warnings.extend(f"drift: {f.render()}" for f in report.drift)
         phase.detail = f"{len(report.apply.changed)} of {len(report.apply.actions)} objects changed"
     if wait or verify:
         with report.phase("wait"):
-            rolled = wait_for_rollout(kube, name, namespace, timeout=timeout)
+            rolled = wait_for_rollout(
+                kube, name, namespace, timeout=timeout, deployment=applied_deployment(report.apply, name)
+            )
         if keep is not None:
-            pruned = prune_versions(kube, name, namespace, keep=keep, on_action=show, deployment=rolled)
+            pruned = prune_versions(
+                kube,
+                name,
+                namespace,
+                keep=keep,
+                on_action=show,
+                deployment=rolled,
+                live_state=report.apply.live,
+            )
             report.apply.actions.extend(pruned)
     if verify:
         with report.phase("verify") as phase:

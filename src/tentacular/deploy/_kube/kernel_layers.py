@@ -68,7 +68,11 @@ def node_layers(node: Mapping[str, Any]) -> str:
 
 
 def check_kernel_layers(
-    client: KubeClient, runtime_class: str | None, *, runtime_class_verified: bool = False
+    client: KubeClient,
+    runtime_class: str | None,
+    *,
+    runtime_class_verified: bool = False,
+    known: Mapping[str, Any] | None = None,
 ) -> Check:
     """Summarise the layers pods will get; gaps are warnings (the pod's other layers still hold).
 
@@ -76,7 +80,8 @@ def check_kernel_layers(
     deployers who cannot read RuntimeClasses), so gVisor is the boundary even when unreadable here."""
     if runtime_class:
         try:
-            found = client.get(RUNTIME_CLASS, runtime_class)
+            # ``known``: the RuntimeClass the preflight already read (no second request).
+            found = known if known is not None else client.get(RUNTIME_CLASS, runtime_class)
         except ClusterError:
             found = {"handler": "not readable with these credentials"} if runtime_class_verified else None
         if found is not None:

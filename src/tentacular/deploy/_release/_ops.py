@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tentacular.deploy._kube.checks import plan_for, run_checks
+from tentacular.deploy._kube.checks import plan_for, run_preflight
 from tentacular.deploy._kube.client import KubeClient, connect
+from tentacular.deploy._kube.live import Unread
 from tentacular.deploy._options import DEFAULT_DEPLOY_TIMEOUT, TargetOptions
 from tentacular.deploy._release._diff import plan_objects
 from tentacular.deploy._release._image import check_digest
@@ -122,7 +123,7 @@ def plan(path: str | Path, options: ReleaseOptions) -> dict[str, Any]:
     return result
 
 
-def _preflight(kube: KubeClient, prepared: Prepared) -> None:
+def _preflight(kube: KubeClient, prepared: Prepared) -> dict[str, Any] | Unread | None:
     # The same plan and checks as tntc deploy and tntc cluster check (deploy._kube.checks).
     plan = plan_for(
         prepared.namespace,
@@ -130,7 +131,7 @@ def _preflight(kube: KubeClient, prepared: Prepared) -> None:
         workflow=prepared.unit.workflow,
         objects=prepared.objects,
     )
-    checks = run_checks(kube, plan)
+    checks, deployment = run_preflight(kube, plan)
     failed = [c for c in checks if not c.passed]
     if failed:
         raise PreflightError(
@@ -138,6 +139,7 @@ def _preflight(kube: KubeClient, prepared: Prepared) -> None:
             hint=" | ".join(c.remediation for c in failed if c.remediation) or None,
             checks=[c.to_dict() for c in checks],
         )
+    return deployment  # as the checks read it: the apply reuses it
 
 
 def _apply_prepared(prepared: Prepared, options: ReleaseOptions, on_event: EventSink) -> dict[str, Any]:
@@ -152,7 +154,7 @@ def _apply_prepared(prepared: Prepared, options: ReleaseOptions, on_event: Event
         Event(f"Applying release {unit.short_id} of {unit.workflow} to namespace {prepared.namespace}...")
     )
     with connect(prepared.target.cluster) as kube:
-        _preflight(kube, prepared)
+        live_deployment = _preflight(kube, prepared)
         try:
             result = roll_out(
                 kube,
@@ -163,6 +165,7 @@ def _apply_prepared(prepared: Prepared, options: ReleaseOptions, on_event: Event
                 timeout=options.timeout,
                 keep=keep,
                 on_action=lambda a: on_event(Event(f"  {a.action} {a.ref}")),
+                deployment=live_deployment,
             )
         except TentacularError as error:
             unit.record(_entry(kube, prepared, "apply", result="fail", error=error.to_dict()))
