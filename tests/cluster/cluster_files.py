@@ -136,18 +136,19 @@ def write_tokens(path: Path, admin_token: str) -> dict[str, str]:
 
 
 def write_audit_policy(path: Path) -> Path:
-    """Record every write anyone but the components and the test harness makes: how the suite
-    asserts what tntc sent (and that a refused deploy sent nothing), as kube-apiserver saw it."""
+    """Record every request anyone but the components and the test harness makes: how the suite
+    asserts what tntc sent (and that a refused deploy wrote nothing, or how many requests one
+    apply takes), as kube-apiserver saw it. Reads and access reviews without bodies."""
     policy = {
         "apiVersion": "audit.k8s.io/v1",
         "kind": "Policy",
         "omitStages": ["RequestReceived"],
         "rules": [
             {"level": "None", "users": ["system:apiserver", *COMPONENT_USERS.values()]},
-            {"level": "None", "verbs": ["get", "list", "watch"]},
-            # Access reviews (preflight's "can I?") are questions, not writes.
+            {"level": "None", "nonResourceURLs": ["/healthz*", "/readyz*", "/livez*"]},
+            {"level": "Metadata", "verbs": ["get", "list", "watch"]},
             {
-                "level": "None",
+                "level": "Metadata",
                 "resources": [{"group": "authorization.k8s.io"}, {"group": "authentication.k8s.io"}],
             },
             # Kept with their bodies: tntc's trigger pods and what it applies to ConfigMaps, both

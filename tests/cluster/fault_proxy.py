@@ -111,9 +111,31 @@ class FaultProxy:
                     self._answer(fault.status, {"Content-Type": "application/json"}, fault.status_body())
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in {"host", *_HOP_BY_HOP}}
+                if "watch=true" in self.path:
+                    self._stream(headers)
+                    return
                 response = upstream.request(self.command, self.path, content=body, headers=headers)
                 kept = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP}
                 self._answer(response.status_code, kept, response.content)
+
+            def _stream(self, headers: dict[str, str]) -> None:
+                """A watch: each event passed on as it arrives (chunked), until the server ends it."""
+                with upstream.stream("GET", self.path, headers=headers, timeout=None) as response:
+                    self.send_response(response.status_code)
+                    for key, value in response.headers.items():
+                        if key.lower() not in _HOP_BY_HOP:
+                            self.send_header(key, value)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    try:
+                        for chunk in response.iter_raw():
+                            if not chunk:
+                                continue
+                            self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                            self.wfile.flush()
+                        self.wfile.write(b"0\r\n\r\n")
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the client had seen enough and closed the watch
 
             def _answer(self, status: int, headers: dict[str, str], payload: bytes) -> None:
                 self.send_response(status)

@@ -69,6 +69,8 @@ CLUSTER_SCOPED = {"namespaces", "runtimeclasses", "clusterroles", "clusterrolebi
 # A workflow of this name "fails" in every trigger pod: the pod exits 1 (kwok-stages.yaml).
 FAILING_WORKFLOW = "engine-fails"
 NEVER_READY_IMAGE = "registry.invalid/never-ready:1"  # kwok leaves its pods Pending (kwok-stages.yaml)
+WRITE_VERBS = frozenset({"create", "patch", "update", "delete", "deletecollection"})
+REVIEW_GROUPS = frozenset({"authorization.k8s.io", "authentication.k8s.io"})
 SKIPPED: list[str] = []  # why the control plane was unavailable, for the one-line summary
 
 
@@ -108,9 +110,9 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
 
 @dataclass(frozen=True)
 class Write:
-    """One write request the API server audited (see cluster_files.write_audit_policy)."""
+    """One request the API server audited (see cluster_files.write_audit_policy)."""
 
-    verb: str  # create, patch, update, delete, deletecollection
+    verb: str  # create, patch, update, delete, deletecollection; get, list, watch (requests())
     resource: str  # plural, with subresource: "pods", "deployments", "serviceaccounts/token"
     namespace: str
     name: str
@@ -118,6 +120,7 @@ class Write:
     query: dict[str, str]
     code: int
     body: dict[str, Any] | None = None  # the request object: pod creations, ConfigMap applies
+    group: str = ""  # the API group ("" for the core group)
 
 
 class Kube:
@@ -217,28 +220,49 @@ class Kube:
 
     def writes(self, verb: str | None = None, resource: str | None = None) -> list[Write]:
         """Write requests into this test's namespaces (and cluster scope) by tntc's identities, oldest
-        first, as the real API server recorded them."""
+        first, as the real API server recorded them (access reviews are questions, not writes)."""
+        return [
+            w
+            for w in self.requests(verb, resource)
+            if w.verb in WRITE_VERBS
+            and w.group not in REVIEW_GROUPS
+            # admitted or refused, but nothing was stored: not a write
+            and "dryRun" not in w.query
+        ]
+
+    def requests(self, verb: str | None = None, resource: str | None = None) -> list[Write]:
+        """Every request (reads, watches and access reviews too) by tntc's identities into this
+        test's namespaces and cluster scope, oldest first, once each."""
         with self.plane.audit_log.open("rb") as log:
             log.seek(self._audit_mark)
             lines = log.read().splitlines()
         found = []
+        seen: set[str] = set()
         for line in lines:
             event = json.loads(line)
             ref = event.get("objectRef") or {}
             namespace = ref.get("namespace", "")
+            # A watch is logged when it starts and again when it ends (maybe after a later mark):
+            # it counts where it started.
+            started_earlier = event["verb"] == "watch" and event.get("stage") == "ResponseComplete"
+            if started_earlier or event.get("auditID") in seen:
+                continue
             if namespace and namespace not in self.namespaces:
                 continue
+            seen.add(event.get("auditID"))
             plural = ref.get("resource", "") + (f"/{ref['subresource']}" if ref.get("subresource") else "")
             if (verb and event["verb"] != verb) or (resource and plural != resource):
                 continue
             query = dict(parse_qsl(urlsplit(event["requestURI"]).query))
-            if "dryRun" in query:  # admitted or refused, but nothing was stored: not a write
-                continue
             status = (event.get("responseStatus") or {}).get("code", 0)
             user = event["user"]["username"]
             name = ref.get("name") or (event.get("requestObject") or {}).get("metadata", {}).get("name", "")
             body = event.get("requestObject")
-            found.append(Write(event["verb"], plural, namespace, name, user, query, status, body))
+            found.append(
+                Write(
+                    event["verb"], plural, namespace, name, user, query, status, body, ref.get("apiGroup", "")
+                )
+            )
         return found
 
     def close(self) -> None:

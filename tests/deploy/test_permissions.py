@@ -29,7 +29,7 @@ def test_docs_table_is_the_data() -> None:
 
 
 def test_every_row_names_a_known_condition_and_a_real_verb() -> None:
-    verbs = {"get", "list", "create", "patch", "delete"}
+    verbs = {"get", "list", "watch", "create", "patch", "delete"}
     for command, rows in table.PERMISSIONS.items():
         for row in rows:
             assert row.when in table.CONDITIONS, (command, row)

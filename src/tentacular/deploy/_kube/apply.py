@@ -49,7 +49,6 @@ __all__ = [
     "declares_cluster_rbac",
     "owned_objects",
     "remove_workflow",
-    "stale_objects",
     "workflow_selector",
 ]
 
@@ -190,19 +189,6 @@ def owned_objects(
     also its ServiceAccounts and its ClusterRole/ClusterRoleBinding (read by name; ``None``: when
     a live object says the workflow declared cluster RBAC)."""
     return list(read_live(client, workflow, namespace, kinds, cluster_rbac=cluster_rbac).objects.values())
-
-
-def stale_objects(
-    client: KubeClient,
-    desired: Sequence[Mapping[str, Any]],
-    *,
-    workflow: str,
-    namespace: str,
-) -> list[dict[str, Any]]:
-    """What the workflow owns that ``desired`` no longer has, found as a deploy finds it."""
-    state = live_for_apply(client, desired, workflow=workflow, namespace=namespace)
-    cluster_rbac = any(kind_of(o) in CLUSTER_SCOPED for o in desired) or state.cluster_rbac()
-    return stale_in(state, desired, cluster_rbac=cluster_rbac)
 
 
 def remove_workflow(

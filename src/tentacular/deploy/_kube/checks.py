@@ -382,7 +382,7 @@ def run_preflight(
             client,
             plan.runtime_class,
             runtime_class_verified=verified,
-            known=None if isinstance(runtime_class, Unread) else runtime_class,
+            known=runtime_class,
         )
     )
     return checks, deployment

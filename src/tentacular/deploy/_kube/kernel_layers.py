@@ -26,6 +26,7 @@ from typing import Any
 
 from tentacular.deploy._kube.checks import Check
 from tentacular.deploy._kube.client import NODE, RUNTIME_CLASS, KubeClient
+from tentacular.deploy._kube.live import Unread
 from tentacular.errors import ClusterError
 
 # (kernel version, Landlock ABI it introduced, what that ABI adds)
@@ -72,18 +73,22 @@ def check_kernel_layers(
     runtime_class: str | None,
     *,
     runtime_class_verified: bool = False,
-    known: Mapping[str, Any] | None = None,
+    known: Mapping[str, Any] | Unread | None = None,
 ) -> Check:
     """Summarise the layers pods will get; gaps are warnings (the pod's other layers still hold).
 
     ``runtime_class_verified``: the preflight proved the RuntimeClass exists (a dry-run pod, for
     deployers who cannot read RuntimeClasses), so gVisor is the boundary even when unreadable here."""
     if runtime_class:
+        # ``known``: the RuntimeClass as the preflight already read it (UNREAD: it may not).
+        unreadable = {"handler": "not readable with these credentials"} if runtime_class_verified else None
         try:
-            # ``known``: the RuntimeClass the preflight already read (no second request).
-            found = known if known is not None else client.get(RUNTIME_CLASS, runtime_class)
+            if isinstance(known, Unread):
+                found = unreadable
+            else:
+                found = known if known is not None else client.get(RUNTIME_CLASS, runtime_class)
         except ClusterError:
-            found = {"handler": "not readable with these credentials"} if runtime_class_verified else None
+            found = unreadable
         if found is not None:
             handler = found.get("handler", "?")
             return Check(

@@ -2,8 +2,9 @@
 
 This table is the single source of truth for three things that must agree:
 
-* the deploy preflight and ``tntc cluster check`` ask one SelfSubjectAccessReview per row
-  that applies (``checks.check_permissions``);
+* the deploy preflight and ``tntc cluster check`` check every row that applies
+  (``checks.check_permissions``): one SelfSubjectRulesReview answers the namespaced rows, a
+  SelfSubjectAccessReview is asked only for a cluster-scoped row or one the rules do not grant;
 * the calls the commands really make — a namespaced workflow never touches cluster scope,
   so a deployer bound to the built-in ``edit`` ClusterRole in one namespace can run every
   command (the real-cluster suite proves it);
@@ -95,11 +96,18 @@ GATEWAY, MONITORING = "gateway.networking.k8s.io", "monitoring.coreos.com"
 _APPLY = "get create patch"
 
 #: Checks shared by every deploy-shaped command (preflight): read the namespace and RuntimeClass,
-#: ask SelfSubjectAccessReviews (every authenticated user may, through system:basic-user).
+#: ask one SelfSubjectRulesReview (and SelfSubjectAccessReviews for what it does not answer);
+#: every authenticated user may, through system:basic-user.
 _PREFLIGHT_READS = (
     *_rows("get", CORE, "namespaces", required=False),
     *_rows("get", NODE, "runtimeclasses", scope="cluster", required=False),
-    *_rows("create", "authorization.k8s.io", "selfsubjectaccessreviews", scope="cluster", required=False),
+    *_rows(
+        "create",
+        "authorization.k8s.io",
+        "selfsubjectrulesreviews selfsubjectaccessreviews",
+        scope="cluster",
+        required=False,
+    ),
     # Without RuntimeClass reads: a server-side dry-run pod naming it asks the admission plugin.
     *_rows("create", CORE, "pods", required=False),
     # The kernel layers pods will get without gVisor, from each node's kernel (issue 11).
@@ -108,21 +116,24 @@ _PREFLIGHT_READS = (
 
 DEPLOY: tuple[Permission, ...] = (
     *_PREFLIGHT_READS,
-    *_rows(_APPLY, CORE, "configmaps services"),
-    *_rows(_APPLY, APPS, "deployments"),
+    # The live state (stamps, what is already as rendered): one labelled list per kind.
+    *_rows(_APPLY + " list", CORE, "configmaps services"),
+    *_rows(_APPLY + " list", APPS, "deployments"),
     *_rows(_APPLY, NETWORKING, "networkpolicies", when="NetworkPolicy"),
-    *_rows(_APPLY, CORE, "secrets", when="Secret"),
+    *_rows(_APPLY + " list", CORE, "secrets", when="Secret"),
     *_rows("get", CORE, "secrets", when="secret-check"),
     *_rows(_APPLY, BATCH, "cronjobs", when="CronJob"),
     *_rows(_APPLY, NETWORKING, "ingresses", when="Ingress"),
-    *_rows(_APPLY, GATEWAY, "httproutes", when="HTTPRoute"),
+    *_rows(_APPLY + " list delete", GATEWAY, "httproutes", when="HTTPRoute"),
     *_rows(_APPLY, MONITORING, "servicemonitors", when="ServiceMonitor"),
     # Pruning: what the spec no longer renders, found by label in the namespace.
     *_rows("list delete", BATCH, "cronjobs"),
     *_rows("list delete", NETWORKING, "networkpolicies ingresses"),
-    # Waiting for the rollout explains stuck pods; code versions beyond --keep are deleted after it.
+    # The rollout: one watch on the Deployment; on a timeout, the pods explain why.
+    *_rows("watch", APPS, "deployments"),
     *_rows("list", CORE, "pods"),
-    *_rows("list delete", CORE, "configmaps"),
+    # Code versions beyond --keep are deleted after the rollout.
+    *_rows("delete", CORE, "configmaps"),
     # Cluster RBAC: only for workflows that declare it (or did); read and deleted by name.
     *_rows(_APPLY + " list delete", CORE, "serviceaccounts", when=CLUSTER_RBAC),
     *_rows(_APPLY + " delete", RBAC, "clusterroles clusterrolebindings", scope="cluster", when=CLUSTER_RBAC),
@@ -133,8 +144,9 @@ DEPLOY: tuple[Permission, ...] = (
 UNDEPLOY: tuple[Permission, ...] = (
     *_rows("list delete", BATCH, "cronjobs"),
     *_rows("list delete", NETWORKING, "ingresses networkpolicies"),
+    *_rows("list delete", GATEWAY, "httproutes", when="HTTPRoute"),
     *_rows("list delete", CORE, "services configmaps secrets pods"),
-    *_rows("list delete", APPS, "deployments"),
+    *_rows("get list delete", APPS, "deployments"),
     *_rows("list delete", CORE, "serviceaccounts", when=CLUSTER_RBAC),
     *_rows("get delete", RBAC, "clusterroles clusterrolebindings", scope="cluster", when=CLUSTER_RBAC),
 )
@@ -159,7 +171,7 @@ LOGS: tuple[Permission, ...] = (
 )
 
 RUN: tuple[Permission, ...] = (
-    *_rows("get", APPS, "deployments"),
+    *_rows("get watch", APPS, "deployments"),
     *_rows("create get delete", CORE, "pods"),
     *_rows("get", CORE, "pods/log"),
 )
@@ -191,14 +203,17 @@ VERSIONS: tuple[Permission, ...] = (
 #: Rollback and release apply go through the deploy's apply (deploy._revision): the same needs.
 ROLLBACK: tuple[Permission, ...] = tuple(row for row in DEPLOY if row.when != "verify")
 
+#: What release plan reads: the live state as the apply reads it (one labelled list per kind).
 RELEASE_PLAN: tuple[Permission, ...] = (
-    *_rows("get", APPS, "deployments"),
-    *_rows("get", CORE, "configmaps services secrets"),
-    *_rows("get", NETWORKING, "networkpolicies ingresses"),
-    *_rows("get list", BATCH, "cronjobs"),
+    *_rows("get list", APPS, "deployments"),
+    *_rows("list", CORE, "configmaps services"),
+    *_rows("get", CORE, "secrets"),
+    *_rows("list", CORE, "secrets", when="Secret"),
+    *_rows("list", BATCH, "cronjobs"),
     *_rows("list", NETWORKING, "networkpolicies ingresses"),
+    *_rows("list", GATEWAY, "httproutes", when="HTTPRoute"),
     *_rows("get", RBAC, "clusterroles clusterrolebindings", scope="cluster", when=CLUSTER_RBAC),
-    *_rows("get list", CORE, "serviceaccounts", when=CLUSTER_RBAC),
+    *_rows("list", CORE, "serviceaccounts", when=CLUSTER_RBAC),
 )
 
 #: command -> what it needs. ``cluster check`` runs DEPLOY's checks too (and the rest as warnings).

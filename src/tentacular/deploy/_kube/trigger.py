@@ -135,7 +135,9 @@ def trigger_workflow(
     if not rollout_state(deployment)[0]:
         # Right after a deploy the engine is not serving yet: wait for it (within --timeout)
         # instead of failing the run against a pod that is still starting.
-        deployment = wait_for_rollout(client, name, namespace, timeout=timeout, clock=clock)
+        deployment = wait_for_rollout(
+            client, name, namespace, timeout=timeout, clock=clock, deployment=deployment
+        )
     timeout = max(timeout - (clock.monotonic() - started), 1.0)
     pod_name = run_pod_name(name, int(time.time() * 1000))
     client.create(run_pod(deployment, name, namespace, body, pod_name, deadline=timeout))

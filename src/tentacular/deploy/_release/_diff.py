@@ -12,8 +12,9 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tentacular.deploy._kube.apply import stale_objects
-from tentacular.deploy._kube.client import CONFIG_MAP, SECRET, KubeClient, kind_of
+from tentacular.deploy._kube.apply import live_for_apply
+from tentacular.deploy._kube.client import CLUSTER_SCOPED, CONFIG_MAP, DEPLOYMENT, SECRET, KubeClient, kind_of
+from tentacular.deploy._kube.live import LiveState, stale_in
 from tentacular.deploy._labels import APPLIED_ANNOTATION, OBJECT_HASH_ANNOTATION
 from tentacular.deploy._render import to_yaml
 from tentacular.deploy._versions import UNHASHED, is_code_configmap, live_code_name, object_hash
@@ -124,12 +125,15 @@ def _image(obj: Mapping[str, Any] | None) -> str | None:
 
 
 def code_diff(
-    kube: KubeClient, live_name: str | None, desired: Mapping[str, Any] | None, namespace: str
+    kube: KubeClient, live_name: str | None, desired: Mapping[str, Any] | None, state: LiveState
 ) -> str:
     """A unified diff of every shipped file between the live code ConfigMap and the unit's."""
     if desired is None or live_name is None or live_name == desired["metadata"]["name"]:
         return ""
-    live = kube.get(CONFIG_MAP, live_name, namespace) or {}
+    known = state.get(CONFIG_MAP, live_name)
+    if known is None and CONFIG_MAP not in state.read:
+        known = kube.get(CONFIG_MAP, live_name, state.namespace)
+    live = known or {}
     before, after = dict(live.get("data") or {}), dict(desired.get("data") or {})
     chunks: list[str] = []
     for key in sorted(before.keys() | after.keys()):
@@ -152,15 +156,15 @@ def plan_objects(
     namespace: str,
     secret: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The whole plan: per-object actions and diffs, image and code changes, prunes, secret keys."""
-    entries: list[dict[str, Any]] = []
-    live_objects: dict[str, dict[str, Any] | None] = {}
-    for obj in objects:
-        live = kube.get(kind_of(obj), obj["metadata"]["name"], obj["metadata"].get("namespace"))
-        live_objects[obj["kind"]] = live_objects.get(obj["kind"]) or live
-        entries.append(object_entry(obj, live))
+    """The whole plan: per-object actions and diffs, image and code changes, prunes, secret keys.
+
+    The live objects are read as the apply reads them (deploy._kube.live), so the plan shows what
+    the apply will see."""
+    state = live_for_apply(kube, objects, workflow=workflow, namespace=namespace)
+    entries = [object_entry(obj, state.get(kind_of(obj), obj["metadata"]["name"])) for obj in objects]
     desired_deployment = next((o for o in objects if o["kind"] == "Deployment"), None)
-    live_deployment = live_objects.get("Deployment")
+    live_deployment = state.get(DEPLOYMENT, workflow)
+    cluster_rbac = any(kind_of(o) in CLUSTER_SCOPED for o in objects) or state.cluster_rbac()
     changed = [e for e in entries if e["action"] != "unchanged"]
     desired_code = next((o for o in objects if is_code_configmap(o)), None)
     code_name = desired_code["metadata"]["name"] if desired_code else None
@@ -175,7 +179,7 @@ def plan_objects(
         "code": {
             "live": live_code_name(live_deployment),
             "unit": code_name,
-            "diff": code_diff(kube, live_code_name(live_deployment), desired_code, namespace),
+            "diff": code_diff(kube, live_code_name(live_deployment), desired_code, state),
         },
         "networkRbac": [e["object"] for e in changed if e["object"].split("/")[0] in NETWORK_RBAC_KINDS],
         "risky": [f"{e['object']}: {r}" for e in changed for r in e.get("risky") or []],
@@ -184,7 +188,7 @@ def plan_objects(
         ],
         "prune": [
             f"{o['kind']}/{o['metadata']['name']}"
-            for o in stale_objects(kube, objects, workflow=workflow, namespace=namespace)
+            for o in stale_in(state, objects, cluster_rbac=cluster_rbac)
         ],
         "secret": {
             "name": secret["name"],
