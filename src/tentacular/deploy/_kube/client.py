@@ -217,6 +217,7 @@ class KubeClient:
         from lightkube.codecs import from_dict
 
         namespace = obj.get("metadata", {}).get("namespace")
+        _resource_class(kind_of(obj))  # registers a custom resource (HTTPRoute) for from_dict
         typed = from_dict(dict(obj))
         applied = self._call(
             f"apply {describe(obj)}",
