@@ -81,7 +81,10 @@ def check_kernel_layers(
     deployers who cannot read RuntimeClasses), so gVisor is the boundary even when unreadable here."""
     if runtime_class:
         # ``known``: the RuntimeClass as the preflight already read it (UNREAD: it may not).
-        unreadable = {"handler": "not readable with these credentials"} if runtime_class_verified else None
+        unreadable: Mapping[str, Any] | None = (
+            {"handler": "not readable with these credentials"} if runtime_class_verified else None
+        )
+        found: Mapping[str, Any] | None
         try:
             if isinstance(known, Unread):
                 found = unreadable
