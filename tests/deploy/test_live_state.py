@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tentacular.deploy._kube.checks import _matches
+from tentacular.deploy._kube.access import _matches
 from tentacular.deploy._kube.client import (
     CONFIG_MAP,
     CRON_JOB,

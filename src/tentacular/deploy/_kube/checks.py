@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tentacular.deploy._kube import permissions as table
+from tentacular.deploy._kube.access import Access
 from tentacular.deploy._kube.client import DEPLOYMENT, NAMESPACE, RUNTIME_CLASS, SECRET, KubeClient
 from tentacular.deploy._kube.live import UNREAD, Unread
 from tentacular.deploy._kube.permissions import CLUSTER_RBAC, Permission
@@ -69,59 +70,6 @@ def plan_for(
         conditions.add("verify")
     secrets = (f"{workflow}-secrets",) if needs_existing_secret and workflow else ()
     return CheckPlan(namespace, runtime_class or None, workflow, frozenset(conditions), secrets)
-
-
-def _matches(rule: Mapping[str, Any], row: Permission, name: str | None) -> bool:
-    """RBAC's own matching (verbs, groups, resources with ``*`` and ``*/sub``, resourceNames)."""
-    resource, _, sub = row.resource.partition("/")
-    resources = rule.get("resources") or []
-    resource_ok = any(
-        r in ("*", row.resource) or (sub and r == f"*/{sub}") or (not sub and r == resource)
-        for r in resources
-    )
-    names = rule.get("resourceNames") or []
-    return (
-        any(v in ("*", row.verb) for v in rule.get("verbs") or [])
-        and any(g in ("*", row.group) for g in rule.get("apiGroups") or [])
-        and resource_ok
-        and (not names or (name is not None and name in names))
-    )
-
-
-@dataclass
-class _Access:
-    """What the user may do: one SelfSubjectRulesReview for the namespace answers every namespaced
-    row; a SelfSubjectAccessReview only for cluster-scoped rows and for rows the rules do not grant
-    (the rules review may be incomplete, or another authorizer than RBAC may allow it)."""
-
-    client: KubeClient
-    namespace: str
-    answers: dict[Permission, bool] = field(default_factory=dict)
-    _rules: list[Mapping[str, Any]] | None = None
-    _reviewed: bool = False
-
-    def rules(self) -> list[Mapping[str, Any]]:
-        if not self._reviewed:
-            self._reviewed = True
-            try:
-                self._rules = list(self.client.rules_review(self.namespace).get("resourceRules") or [])
-            except ClusterError:  # not served (an old or fake API): every row is asked on its own
-                self._rules = []
-        return self._rules or []
-
-    def allowed(self, row: Permission) -> bool:
-        key = Permission(row.verb, row.group, row.resource, row.scope)
-        if key not in self.answers:
-            scope = None if row.scope == "cluster" else self.namespace
-            name = self.namespace if row.resource == "namespaces" and row.scope == "namespace" else None
-            granted = row.scope == "namespace" and any(_matches(r, row, name) for r in self.rules())
-            self.answers[key] = granted or self.client.can_i(
-                row.verb, row.group, row.resource, scope, name=name
-            )
-        return self.answers[key]
-
-    def missing(self, rows: Sequence[Permission]) -> list[Permission]:
-        return list(dict.fromkeys(row for row in rows if not self.allowed(row)))
 
 
 def check_api(client: KubeClient) -> Check:
@@ -269,7 +217,7 @@ def deployed_with_cluster_rbac(deployment: Mapping[str, Any] | Unread | None) ->
     return annotations.get(CLUSTER_RBAC_ANNOTATION) == "true"
 
 
-def check_permissions(access: _Access, plan: CheckPlan) -> list[Check]:
+def check_permissions(access: Access, plan: CheckPlan) -> list[Check]:
     """A SelfSubjectAccessReview per row of the permission table this deploy will use."""
     namespace = plan.namespace
     rows = [r for r in table.applicable(table.DEPLOY, plan.conditions) if r.required]
@@ -369,7 +317,7 @@ def run_preflight(
     replaced_had_rbac = CLUSTER_RBAC not in plan.conditions and deployed_with_cluster_rbac(deployment)
     if replaced_had_rbac:
         plan = dataclasses.replace(plan, conditions=plan.conditions | {CLUSTER_RBAC})
-    checks.extend(check_permissions(_Access(client, plan.namespace), plan))
+    checks.extend(check_permissions(Access(client, plan.namespace), plan))
     if checks[1].passed:
         checks.append(check_secrets(client, plan.namespace, plan.secret_names))
     # Which kernel layers the pods will get (issue 11); never a failure. Imported here: it builds on Check.

@@ -347,37 +347,6 @@ class KubeClient:
         node = ((found or {}).get("spec") or {}).get("nodeName")
         return str(node) if node else None
 
-    def rules_review(self, namespace: str) -> dict[str, Any]:
-        """One SelfSubjectRulesReview: the status (``resourceRules``, ``incomplete``) of what this
-        user may do in ``namespace`` — every row of a namespaced permission table in one request."""
-        review = {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SelfSubjectRulesReview",
-            "spec": {"namespace": namespace},
-        }
-        return dict(self.create(review).get("status") or {})
-
-    def can_i(
-        self, verb: str, group: str, resource: str, namespace: str | None, *, name: str | None = None
-    ) -> bool:
-        """One SelfSubjectAccessReview; ``namespace=None`` asks about the cluster scope."""
-        attributes: dict[str, str] = {"verb": verb, "group": group}
-        resource, _, subresource = resource.partition("/")
-        attributes["resource"] = resource
-        if subresource:
-            attributes["subresource"] = subresource
-        if namespace is not None:
-            attributes["namespace"] = namespace
-        if name is not None:
-            attributes["name"] = name
-        review = {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SelfSubjectAccessReview",
-            "spec": {"resourceAttributes": attributes},
-        }
-        answer = self.create(review)
-        return bool((answer.get("status") or {}).get("allowed"))
-
 
 def _raised(response: Any) -> Any:
     """A streamed response, or its failure as httpx raises it (read first, so the message shows)."""
