@@ -71,11 +71,14 @@ def check_typescript_nodes(directory: Path, node_paths: Mapping[str, str]) -> Ty
         return result
     result.deno_version = _version(deno)
     nodes_dir = (directory / "nodes").resolve()
+    lock = directory / "deno.lock"
     argv = [
         deno,
         "run",
         "--no-config",
-        "--no-lock",
+        # As the worker loads them: against the workflow's lock when it has one. A cache warmed
+        # with --frozen holds no registry metadata, so an unlocked load would go to the network.
+        *([f"--lock={lock}", "--frozen"] if lock.is_file() else ["--no-lock"]),
         f"--import-map={IMPORT_MAP}",
         "--no-prompt",
         f"--allow-read={nodes_dir},{ASSETS}",
