@@ -5,8 +5,9 @@ Wall-clock overheads of a few per cent drown in the noise of a shared 2-core hos
 ``valgrind --tool=callgrind`` and only the instruction count of the engine process is read:
 
 - ``/run``: the engine (``_startup.boot``, guard and kernel layer on, or ``guard=False``)
-  serves N keep-alive ``POST /run`` requests through the real uvicorn/httptools protocol in
-  process; instructions per request = (I(N2) - I(N1)) / (N2 - N1), so start-up cancels out.
+  serves N keep-alive ``POST /run`` requests through the engine's own httptools protocol
+  (``engine/_httpd.py``) in process; instructions per request = (I(N2) - I(N1)) / (N2 - N1),
+  so start-up cancels out.
   ``trivial3``, and ``loopback10`` (ten ``ctx.dependency("local").fetch`` calls per run to a
   keep-alive server in another process, not counted). Target ≤ 5 %.
 - cold start: instructions from interpreter start to a loaded engine ready to serve (N = 0),
@@ -46,15 +47,15 @@ from tentacular.engine._guard import guard_for
 from tentacular.engine._logs import LogSink
 from tentacular.engine._startup import boot
 from tentacular.engine._server import EngineApp
-from tentacular.engine._http import head_timeout_protocol
-import uvicorn
-from uvicorn.server import ServerState
+from tentacular.engine._httpd import HttpServer
 
 import tentacular.engine._core as core
 core.watch_loop = lambda *args, **kwargs: None  # time-driven (see the module docstring)
 workflow, count, guarded = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "on"
 log = LogSink(stream=open("/dev/null", "w"))
 engine, _ = boot(workflow, log=log, install_guard=guard_for(enabled=guarded, log=log), cluster_secrets=None)
+import gc
+gc.freeze()  # as serve() does before serving: start-up objects leave the collector's generations
 if count:
     app = EngineApp(engine)
     REQUEST = (b"POST /run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -74,15 +75,13 @@ if count:
         def get_write_buffer_size(self): return 0
 
     async def main():
-        config = uvicorn.Config(app, lifespan="off", ws="none", log_config=None, log_level="warning",
-                                access_log=False, server_header=False, http=head_timeout_protocol(10.0))
-        config.load()
-        protocol = config.http_protocol_class(config=config, server_state=ServerState(), app_state={})
+        server = HttpServer(app, log=lambda level, text: None, install_signal_handlers=False)
+        protocol = server.protocol(asyncio.get_running_loop())
         protocol.connection_made(Transport())
         for _ in range(20 + count):
             protocol.data_received(REQUEST)
-            if protocol.tasks:
-                await asyncio.gather(*list(protocol.tasks))
+            if server.tasks:
+                await asyncio.gather(*list(server.tasks))
             await asyncio.sleep(0)
         await engine.services.http.aclose()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import textwrap
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -92,9 +93,8 @@ def sink(captured: CapturedLog) -> LogSink:
 async def running_server(
     workflow: Path, sink: LogSink, *, telemetry: Any = None, **app_options: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The real ASGI app on uvicorn on a free loopback port, inside the test's event loop."""
-    import uvicorn
-
+    """The real ASGI app on the engine's server on a free loopback port, inside the test's event loop."""
+    from tentacular.engine._httpd import HttpServer
     from tentacular.engine._server import EngineApp
     from tentacular.engine._startup import boot
 
@@ -104,8 +104,7 @@ async def running_server(
     assert prepared.listener is not None
     port = prepared.listener.getsockname()[1]
     app = EngineApp(engine, **app_options)
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, log_level="warning"))
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    server = HttpServer(app, max_body=app.max_body, log=sink.engine, install_signal_handlers=False)
     task = asyncio.create_task(server.serve(sockets=[prepared.listener]))
     while not server.started:
         await asyncio.sleep(0.01)
@@ -114,6 +113,6 @@ async def running_server(
             client.app = app  # type: ignore[attr-defined]
             yield client
     finally:
-        server.should_exit = True
+        server.handle_exit(signal.SIGTERM, None)
         await task
         await engine.services.http.aclose()

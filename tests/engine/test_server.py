@@ -1,4 +1,4 @@
-"""The HTTP API against a real uvicorn server on a loopback port (F-077…F-083)."""
+"""The HTTP API against the engine's real server on a loopback port (F-077…F-083)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .conftest import WorkflowWriter
 
-MODULE_BUDGET = 420  # measured 386 on CPython 3.11 (2026-12-02; 421 without engine/_lean.py)
+MODULE_BUDGET = 400  # measured 359 on CPython 3.11 (2026-12-02, own HTTP protocol; 386 with uvicorn)
 
 PROBE = """
 import json, sys
@@ -32,17 +32,8 @@ from tentacular.engine._startup import complete_boot, prepare
 log = LogSink()
 prepared = prepare(sys.argv[1], listen=("127.0.0.1", 0), log=log)
 complete_boot(prepared, install_guard=guard_for(enabled=True, log=log, hot_reload=False))
-import uvicorn.server, uvicorn.protocols.http.httptools_impl  # what serve() imports
-from uvicorn.config import Config
-from tentacular.engine._http import head_timeout_protocol
+from tentacular.engine._httpd import HttpServer  # what serve() serves with
 
-
-
-async def app(scope, receive, send):
-    pass
-
-
-Config(app, lifespan="off", ws="none", log_config=None, http=head_timeout_protocol(10.0)).load()
 print(json.dumps(sorted(sys.modules)))
 """
 
@@ -63,7 +54,8 @@ LAZY = (
     "tentacular.cli",
     "tentacular.engine._deno",
     "tentacular.engine._triggers._host",
-    "click",  # uvicorn's CLI: its package __init__ is skipped (engine/_lean.py)
+    "uvicorn",  # the engine serves with its own protocol (engine/_httpd.py)
+    "click",
     "watchfiles",  # --watch only
 )
 

@@ -4,7 +4,7 @@ import sys
 
 from tentacular.engine._lean import trim_start_up
 
-trim_start_up()  # before anything imports uvicorn or builds a pydantic model
+trim_start_up()  # before anything builds a pydantic model
 
 from tentacular.engine._service import main  # noqa: E402
 

@@ -12,7 +12,7 @@ pod's engine, ``tntc run --local``, ``tntc dev``, the confined child of ``tntc t
   sys.stdout)``, so nothing has to import this module to find it).
 - A ``logging`` record factory redacts every record when it is created (message, arguments,
   the formatted exception and stack), so handlers that hold the original streams or write
-  to files redact too; uvicorn's and asyncio's tracebacks pass through it.
+  to files redact too; asyncio's tracebacks pass through it (the server logs through the sink).
 
 Not covered (docs/security.md): bytes written to file descriptors 1 and 2 directly
 (``os.write``, C code), and secrets that are not in the redactor (``ctx.secrets`` values

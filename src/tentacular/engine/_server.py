@@ -1,4 +1,4 @@
-"""The engine's HTTP API (F-077…F-083) as a plain ASGI app served by uvicorn.
+"""The engine's HTTP API (F-077…F-083) as a plain ASGI app, served by the engine's own protocol (_httpd.py).
 
 A hand-written ASGI callable instead of Starlette routing: with three routes the
 router, request and response objects were measurable per-request overhead and

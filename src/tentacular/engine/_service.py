@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tentacular.engine._core import WorkflowEngine
-from tentacular.engine._http import DEFAULT_HEAD_TIMEOUT
+from tentacular.engine._httpd import DEFAULT_HEAD_TIMEOUT
 from tentacular.engine._logs import LogSink
 from tentacular.engine._server import DEFAULT_MAX_BODY, EngineApp
 
@@ -110,26 +109,20 @@ async def serve(
 
     ``cron`` (``tntc dev --cron``) also runs cron triggers on their schedule.
     """
-    from uvicorn.config import Config  # submodules only: see engine/_lean.py
-    from uvicorn.server import Server
+    import gc
 
-    from tentacular.engine._http import head_timeout_protocol
+    from tentacular.engine._httpd import HttpServer
 
     log = engine.services.log
     app = EngineApp(engine, max_body=max_body)
-    config = Config(
+    server = HttpServer(
         app,
-        lifespan="off",
-        ws="none",  # no websocket routes; "auto" imports wsproto (~17 ms of start-up)
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=grace_period,  # type: ignore[arg-type]  # float works, hint says int
-        timeout_keep_alive=30,
-        http=head_timeout_protocol(head_timeout),  # sandbox: slowloris (Build 6)
+        head_timeout=head_timeout,  # sandbox: slowloris (Build 6)
+        keep_alive=30.0,
+        grace_period=grace_period,
+        max_body=max_body,
+        log=log.engine,
     )
-    server = Server(config)
     triggers = await start_triggers(engine, app, server, cron=cron)
     stop_watch = asyncio.Event()
     watcher = None
@@ -139,14 +132,9 @@ async def serve(
         watcher = asyncio.create_task(watch_and_reload(engine, log, stop=stop_watch))
         log.engine("info", f"Watching {engine.revision.directory} for changes")
 
-    def on_signal(signum: int, _frame: Any) -> None:
-        # uvicorn swaps in its own handler while serving and re-raises the signal after a
-        # graceful shutdown; this handler receives that re-raise so the process exits 0.
-        log.engine("info", "Shutting down...")
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(ValueError):  # not the main thread (tests)
-            signal.signal(sig, on_signal)
+    # Everything loaded so far lives as long as the process: keep it out of every collection.
+    if not watch:  # hot reload replaces modules: frozen ones would never be freed
+        gc.freeze()
     try:
         await server.serve(sockets=[listener])
     finally:
@@ -173,10 +161,10 @@ async def start_triggers(engine: WorkflowEngine, app: EngineApp, server: Any, *,
 
     host = TriggerHost(engine, telemetry=app.telemetry, cron=cron)
     app.triggers = host
-    uvicorn_exit = server.handle_exit
+    server_exit = server.handle_exit
 
     def handle_exit(sig: int, frame: Any) -> None:
-        uvicorn_exit(sig, frame)
+        server_exit(sig, frame)
         host.begin_stop()
 
     server.handle_exit = handle_exit
