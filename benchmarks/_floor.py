@@ -1,8 +1,9 @@
 """The Python floor: a bare ASGI app on the engine's server stack doing three trivial async steps.
 
-It is what the engine's ``trivial3`` /run costs with no engine at all: uvicorn with the
-httptools protocol, no lifespan, no access log, a JSON body in and out, three awaited
-``add one`` steps. Run as ``python -m benchmarks._floor PORT``.
+It is what the engine's ``trivial3`` /run costs with no engine at all: the engine's own
+httptools server (``engine/_httpd.py``), no access log, a JSON body in and out, three awaited
+``add one`` steps. Run as ``python -m benchmarks._floor PORT``; ``--uvicorn`` serves the same
+app with uvicorn + httptools instead (the stack the engine used before issue 19), for comparison.
 """
 
 from __future__ import annotations
@@ -39,7 +40,16 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-def main(port: int) -> None:
+def main(port: int, *, with_uvicorn: bool = False) -> None:
+    if not with_uvicorn:
+        import asyncio
+        import socket
+
+        from tentacular.engine._httpd import HttpServer
+
+        listener = socket.create_server(("127.0.0.1", port), reuse_port=True)
+        asyncio.run(HttpServer(app, log=lambda _level, _text: None).serve([listener]))
+        return
     import uvicorn
 
     uvicorn.run(
@@ -57,4 +67,4 @@ def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), with_uvicorn="--uvicorn" in sys.argv[2:])

@@ -88,8 +88,8 @@ def _rss_mib(pid: int) -> float:
     return total / 1024
 
 
-def _floor(port: int) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "benchmarks._floor", str(port)]
+def _floor(port: int, *extra: str) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "benchmarks._floor", str(port), *extra]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
 
 
@@ -201,12 +201,14 @@ def collect(*, seconds: float = LOAD_SECONDS, cold_runs: int = 10, wide_runs: in
     figures.update(executor_figures(wide_runs))
     figures.update(cold_start(cold_runs))
     floor = serve_and_load(_floor, seconds=seconds)
+    floor_uvicorn = serve_and_load(lambda port: _floor(port, "--uvicorn"), seconds=seconds)
     engine = {
         name: serve_and_load(lambda port, n=name: _engine(n, port), seconds=seconds)
         for name in ("trivial3", "wide")
     }
     workers_2 = serve_and_load(lambda port: _engine("trivial3", port, "--workers", "2"), (8, 32), seconds)
     figures["floor"] = floor
+    figures["floor_uvicorn"] = floor_uvicorn
     figures["trivial3"] = engine["trivial3"]
     figures["wide"] = engine["wide"]
     figures["trivial3_workers_2"] = workers_2
