@@ -135,9 +135,10 @@ def confine_files(
 def apply_layers(plan: LandlockPlan, *, with_spawner: bool = False) -> KernelStatus:
     """Fork the spawner if asked, then apply Landlock and seccomp to this process; irreversible."""
     global _status
-    from tentacular.engine import _landlock, _seccomp, _spawner
+    from tentacular.engine import _landlock, _seccomp
 
-    if with_spawner:
+    if with_spawner:  # imported only here: a Python-only workflow need not load it at start
+        from tentacular.engine import _spawner
         from tentacular.engine._deno.runtime import worker_landlock_paths
 
         worker_paths = worker_landlock_paths()  # resolved here: the guard scrubs DENO_DIR later
