@@ -6,8 +6,9 @@ the listener is bound, before any node module is imported and before the audit h
 allow, whatever the Python code does: it holds with the audit hooks defeated, and against
 native code calling ``system()`` through a raw function pointer.
 
-- seccomp (``_seccomp``): no process creation or replacement, no ptrace, no signals to
-  other processes, no raw/packet sockets, no namespaces, mounts, keyrings, BPF, io_uring.
+- seccomp (the table in ``_seccomp``, installed precomputed by ``_seccomp_filter``): no process
+  creation or replacement, no ptrace, no signals to other processes, no raw/packet sockets, no
+  namespaces, mounts, keyrings, BPF, io_uring.
 - Landlock (``_landlock``): files readable only under the guard's read set plus the
   shared libraries the dynamic loader needs, writable only under /tmp; TCP ``connect``
   only to the ports the contract declares (ABI >= 4; the address check stays with the
@@ -135,7 +136,8 @@ def confine_files(
 def apply_layers(plan: LandlockPlan, *, with_spawner: bool = False) -> KernelStatus:
     """Fork the spawner if asked, then apply Landlock and seccomp to this process; irreversible."""
     global _status
-    from tentacular.engine import _landlock, _seccomp
+    from tentacular.engine import _landlock
+    from tentacular.engine import _seccomp_filter as _seccomp
 
     if with_spawner:  # imported only here: a Python-only workflow need not load it at start
         from tentacular.engine import _spawner
