@@ -18,6 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
+from itertools import repeat, starmap
 from urllib.parse import urlsplit
 
 from tentacular.engine._telemetry import _wire
@@ -100,7 +101,8 @@ class OtlpExporter:
         self._traces = _Endpoint(traces_url, traces_headers, timeout)
         self._metrics_endpoint = _Endpoint(metrics_url, metrics_headers, timeout) if metrics_url else None
         self._metrics_interval = metrics_interval
-        self._queue: deque[SpanRecord] = deque()
+        # (span count, encoded spans) per run: bytes and ints, nothing for the garbage collector to walk.
+        self._queue: deque[tuple[int, bytes]] = deque()
         self._wake = threading.Event()
         self._stopping = False
         self._started_ns = time.time_ns()
@@ -126,11 +128,15 @@ class OtlpExporter:
     # --- hot path --------------------------------------------------------------------------
 
     def submit(self, span: SpanRecord) -> None:
+        self.submit_run(1, span.otlp())
+
+    def submit_run(self, count: int, spans: bytes) -> None:
+        """``count`` spans, already encoded (``framed``): one queue entry, no objects for the GC."""
         queue = self._queue
         if len(queue) >= MAX_QUEUE:
-            self._metrics.add(SPANS_DROPPED, ("queue_full",))
+            self._metrics.add(SPANS_DROPPED, ("queue_full",), float(count))
             return
-        queue.append(span)
+        queue.append((count, spans))
         if len(queue) == EXPORT_BATCH:
             self._wake.set()
 
@@ -150,22 +156,19 @@ class OtlpExporter:
                 self._export_metrics()
                 next_metrics = time.monotonic() + self._metrics_interval
 
-    def _take(self) -> list[SpanRecord]:
-        queue = self._queue
-        batch: list[SpanRecord] = []
-        popleft = queue.popleft
-        with contextlib.suppress(IndexError):
-            while len(batch) < EXPORT_BATCH:
-                batch.append(popleft())
-        return batch
+    def _take(self) -> list[tuple[int, bytes]]:
+        # Only this thread pops, so the length cannot shrink under us; starmap pops in C (no
+        # bytecode per entry) while the run thread may keep appending.
+        count = min(len(self._queue), EXPORT_BATCH)
+        return list(starmap(self._queue.popleft, repeat((), count)))
 
     def _export_batch(self, timeout: float | None = None) -> None:
         batch = self._take()
         if not batch:
             return
-        body = _wire.trace_request(self._resource, self._scope, batch)
+        body = _wire.trace_request(self._resource, self._scope, [spans for _, spans in batch])
         if not self._traces.post(body, timeout):
-            self._metrics.add(SPANS_DROPPED, ("export_failed",), float(len(batch)))
+            self._metrics.add(SPANS_DROPPED, ("export_failed",), float(sum(count for count, _ in batch)))
 
     def _export_metrics(self, timeout: float | None = None) -> None:
         endpoint = self._metrics_endpoint
@@ -197,7 +200,7 @@ class OtlpExporter:
             return  # stuck in a request to a black-holed collector: the daemon thread dies with us
         while self._queue and time.monotonic() < deadline:
             self._export_batch(max(0.1, deadline - time.monotonic()))
-        dropped = len(self._queue)
+        dropped = sum(count for count, _ in self._queue)
         if dropped:
             self._queue.clear()
             self._metrics.add(SPANS_DROPPED, ("export_failed",), float(dropped))

@@ -29,7 +29,9 @@ from tentacular.engine._telemetry._metrics import (
 from tentacular.engine._telemetry._spans import (
     CURRENT_SPAN,
     INTERNAL,
+    OwnContext,
     SpanRecord,
+    new_id,
     now_ns,
     record_exception,
     run_kind,
@@ -38,6 +40,7 @@ from tentacular.engine._telemetry._usage import RunUsage, UsageRecord
 
 if TYPE_CHECKING:
     from tentacular.engine._telemetry import Observability
+    from tentacular.engine._telemetry._spans import Tracing
 
 CURRENT_ATTEMPT: ContextVar[AttemptProbe | None] = ContextVar("tentacular_attempt", default=None)
 
@@ -82,6 +85,20 @@ def genai_attributes(records: list[UsageRecord]) -> dict[str, Any]:
     return attributes
 
 
+_INTERNAL_TRIGGERS = frozenset({"manual", "cron"})
+_NODE_LAYOUTS: dict[tuple[Any, ...], _wire.FixedSpan] = {}
+_RUN_LAYOUTS: dict[tuple[Any, ...], _wire.FixedSpan] = {}
+
+
+def _layout(
+    cache: dict[tuple[Any, ...], _wire.FixedSpan], key: tuple[Any, ...], constant: bytes, kind: int, part: int
+) -> _wire.FixedSpan:
+    if len(cache) >= 4096:  # bounded: keys come from workflow, node and trigger names
+        cache.clear()
+    layout = cache[key] = _wire.fixed_span(constant, kind, part)
+    return layout
+
+
 class AttemptProbe(SpanRecord):
     """One node attempt: its duration, usage records and (tracing on) its ``execute_node`` span."""
 
@@ -111,10 +128,29 @@ class AttemptProbe(SpanRecord):
         if attempt:
             scope.observability.metrics.add(NODE_RETRIES, (scope.workflow, node))
         if self.traced:
+            # The trace context is the run's (properties below): only the span's own fields are set.
             self.extra: dict[str, Any] | None = None
-            self.begin(scope.trace_id, scope.span_id, scope.sampled, scope.trace_state)
+            self.rare = None
+            self.span_id = new_id(64) or 1
+            self.start_ns = now_ns()
         self._var_token = CURRENT_ATTEMPT.set(self)
         self.started = time.perf_counter()
+
+    @property
+    def trace_id(self) -> int:
+        return self.scope.trace_id
+
+    @property
+    def parent_id(self) -> int:
+        return self.scope.span_id
+
+    @property
+    def sampled(self) -> bool:
+        return self.scope.sampled
+
+    @property
+    def trace_state(self) -> str | None:
+        return self.scope.trace_state
 
     def report(self, record: UsageRecord) -> None:
         """A usage record from ``ctx.usage`` or from a recognised LLM response."""
@@ -150,10 +186,14 @@ class AttemptProbe(SpanRecord):
                 self.extra = genai_attributes(records)
             if outcome != "ok":
                 self._failed(outcome, error, message, observability.redact)
-            if self.sampled:
-                tracing = observability.tracing
-                assert tracing is not None
-                tracing.submit(self)
+            if scope.sampled:
+                done = scope.done
+                if done is not None:
+                    done.append(self)  # encoded with the run's span when it finishes
+                else:
+                    tracing = observability.tracing
+                    assert tracing is not None
+                    tracing.submit(self)
 
     def _failed(self, outcome: str, error: BaseException | None, message: str | None, redact: Any) -> None:
         if outcome == "timeout" and message:
@@ -186,26 +226,46 @@ class AttemptProbe(SpanRecord):
             attributes.update(self.extra)
         return attributes
 
-    def wire_fields(self) -> bytes:
+    def otlp(self) -> bytes:
         scope = self.scope
-        workflow, node, attempt, outcome = scope.workflow, self.node, self.attempt, self.outcome
-        encoded = (
-            _wire.constant_fields(
-                ("execute_node", workflow, node, attempt, outcome),
-                lambda: (
-                    _wire.name_field("execute_node")
-                    + _wire.attribute_fields(
-                        (
-                            ("tentacular.workflow.name", workflow),
-                            ("tentacular.node.name", node),
-                            ("tentacular.node.attempt", attempt + 1),
-                            ("tentacular.node.outcome", outcome),
-                        )
-                    )
-                    + _wire.FLAGS_LOCAL
-                ),
+        part = scope.node_part
+        if self.extra or self.rare is not None or part is None:
+            return SpanRecord.otlp(self)  # the rare shapes: generic encoding
+        key = (scope.workflow, self.node, self.attempt, self.outcome, len(part))
+        layout = _NODE_LAYOUTS.get(key)
+        if layout is None:
+            layout = _layout(_NODE_LAYOUTS, key, self._constant_fields(), INTERNAL, len(part))
+        pack, head = layout
+        return pack(
+            head,
+            self.start_ns,
+            0x41,
+            self.end_ns,
+            part,
+            int(self.duration * 1_000_000) / 1000,
+            0x0812,
+            self.span_id.to_bytes(8, "big"),
+        )
+
+    def _constant_fields(self) -> bytes:
+        return (
+            _wire.name_field("execute_node")
+            + _wire.attribute_fields(
+                (
+                    ("tentacular.workflow.name", self.scope.workflow),
+                    ("tentacular.node.name", self.node),
+                    ("tentacular.node.attempt", self.attempt + 1),
+                    ("tentacular.node.outcome", self.outcome),
+                )
             )
-            + _wire.attribute(9, "tentacular.run.id", scope.run_id)
+            + _wire.FLAGS_LOCAL
+        )
+
+    def wire_fields(self) -> bytes:
+        """The generic encoding's fields (failed attempts, usage attributes, a caller's tracestate)."""
+        encoded = (
+            self._constant_fields()
+            + _wire.run_id_field(self.scope.run_id)
             + _wire.float_attribute("tentacular.node.duration_ms", _ms(self.duration))
         )
         if self.extra:
@@ -213,19 +273,22 @@ class AttemptProbe(SpanRecord):
         return encoded
 
 
-class RunScope(SpanRecord):
+class RunScope(OwnContext):
     """One run: run metrics, the usage block and (tracing on) the ``invoke_workflow`` span."""
 
     __slots__ = (
         "_started",
         "_token",
         "cancelled",
+        "done",
         "duration",
         "extra",
         "kind",
+        "node_part",
         "observability",
         "outcome",
         "run_id",
+        "run_part",
         "traced",
         "trigger",
         "usage",
@@ -256,9 +319,36 @@ class RunScope(SpanRecord):
         if tracing is not None:
             self.cancelled: list[str] | None = None
             self.extra: dict[str, Any] | None = None
-            self.kind = run_kind(trigger, remote=tracing.begin_run(self, carrier))
-            self._token: Token[SpanRecord | None] = CURRENT_SPAN.set(self)
+            self._begin_span(tracing, carrier)
         self._started = time.perf_counter()
+
+    def _begin_span(self, tracing: Tracing, carrier: Mapping[str, str] | None) -> None:
+        if carrier or CURRENT_SPAN.get() is not None:
+            self.kind = run_kind(self.trigger, remote=tracing.begin_run(self, carrier))
+        else:  # a new trace, the common case: ``Tracing.begin_run`` and ``begin`` inlined
+            self.trace_id = trace_id = new_id(128) or 1
+            self.span_id = new_id(64) or 1
+            self.parent_id = 0
+            self.sampled = tracing.sampled(trace_id)
+            self.trace_state = None
+            self.remote_parent = False
+            self.rare = None
+            self.start_ns = now_ns()
+            trigger = self.trigger
+            self.kind = INTERNAL if trigger in _INTERNAL_TRIGGERS else run_kind(trigger, remote=False)
+        self._token: Token[SpanRecord | None] = CURRENT_SPAN.set(self)
+        # An OTLP exporter takes a run's spans as one queue entry, encoded when the run ends, with
+        # what they share encoded once here (a caller's tracestate: the generic encoding).
+        if tracing.submit_run is not None and self.sampled:
+            self.done: list[SpanRecord] | None = []
+            if self.trace_state:
+                self.node_part = self.run_part = None
+            else:
+                self.node_part, self.run_part = _wire.run_parts(
+                    self.run_id, self.trace_id, self.span_id, self.parent_id
+                )
+        else:
+            self.done = self.node_part = self.run_part = None
 
     def attempt(self, node: str, attempt: int) -> AttemptProbe:
         return AttemptProbe(self, node, attempt)
@@ -297,7 +387,14 @@ class RunScope(SpanRecord):
         if self.sampled:
             tracing = self.observability.tracing
             assert tracing is not None
-            tracing.submit(self)
+            done = self.done
+            if done is None:
+                tracing.submit(self)
+                return
+            self.done = None  # an attempt that ends after this (a timed-out thread) submits itself
+            done.append(self)
+            assert tracing.submit_run is not None
+            tracing.submit_run(len(done), b"".join([span.otlp() for span in done]))
 
     def usage_block(self) -> dict[str, Any] | None:
         return self.usage.to_dict() if self.usage else None
@@ -317,26 +414,45 @@ class RunScope(SpanRecord):
             attributes.update(self.extra)
         return attributes
 
-    def wire_fields(self) -> bytes:
-        workflow, version, trigger, outcome = self.workflow, self.version, self.trigger, self.outcome
-        remote = self.remote_parent
-        encoded = (
-            _wire.constant_fields(
-                ("invoke_workflow", workflow, version, trigger, outcome, remote),
-                lambda: (
-                    _wire.name_field("invoke_workflow")
-                    + _wire.attribute_fields(
-                        (
-                            ("tentacular.workflow.name", workflow),
-                            ("tentacular.workflow.version", version),
-                            ("tentacular.trigger.type", trigger),
-                            ("tentacular.run.outcome", outcome),
-                        )
-                    )
-                    + (_wire.FLAGS_REMOTE if remote else _wire.FLAGS_LOCAL)
-                ),
+    def otlp(self) -> bytes:
+        part = self.run_part
+        if self.extra or self.rare is not None or self.cancelled or part is None:
+            return SpanRecord.otlp(self)
+        remote, kind = self.remote_parent, self.kind
+        key = (self.workflow, self.version, self.trigger, self.outcome, remote, kind, len(part))
+        layout = _RUN_LAYOUTS.get(key)
+        if layout is None:
+            layout = _layout(_RUN_LAYOUTS, key, self._constant_fields(), self.kind, len(part))
+        pack, head = layout
+        return pack(
+            head,
+            self.start_ns,
+            0x41,
+            self.end_ns,
+            part,
+            int(self.duration * 1_000_000) / 1000,
+            0x0812,
+            self.span_id.to_bytes(8, "big"),
+        )
+
+    def _constant_fields(self) -> bytes:
+        return (
+            _wire.name_field("invoke_workflow")
+            + _wire.attribute_fields(
+                (
+                    ("tentacular.workflow.name", self.workflow),
+                    ("tentacular.workflow.version", self.version),
+                    ("tentacular.trigger.type", self.trigger),
+                    ("tentacular.run.outcome", self.outcome),
+                )
             )
-            + _wire.attribute(9, "tentacular.run.id", self.run_id)
+            + (_wire.FLAGS_REMOTE if self.remote_parent else _wire.FLAGS_LOCAL)
+        )
+
+    def wire_fields(self) -> bytes:
+        encoded = (
+            self._constant_fields()
+            + _wire.run_id_field(self.run_id)
             + _wire.float_attribute("tentacular.run.duration_ms", _ms(self.duration))
         )
         if self.cancelled:

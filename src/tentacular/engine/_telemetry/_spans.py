@@ -32,37 +32,65 @@ now_ns = time.time_ns
 CURRENT_SPAN: ContextVar[SpanRecord | None] = ContextVar("tentacular_span", default=None)
 
 
-class SpanRecord:
-    """What every exported span has; subclasses say their name, kind and attributes."""
+Event = tuple[int, str, dict[str, Any] | None]
 
-    __slots__ = (
-        "end_ns",
-        "events",
-        "parent_id",
-        "remote_parent",
-        "sampled",
-        "span_id",
-        "start_ns",
-        "status_code",
-        "status_message",
-        "trace_id",
-        "trace_state",
-    )
-    name: str
-    kind: int
 
-    def begin(self, trace_id: int, parent_id: int, sampled: bool, trace_state: str | None) -> None:
-        self.trace_id = trace_id
-        self.span_id = new_id(64) or 1
-        self.parent_id = parent_id
-        self.sampled = sampled
-        self.trace_state = trace_state
-        self.remote_parent = False
-        self.events: list[tuple[int, str, dict[str, Any] | None]] | None = None
+class _Rare:
+    """Events and an error status: set on few spans, so they live outside the record (fewer stores)."""
+
+    __slots__ = ("events", "status_code", "status_message")
+
+    def __init__(self) -> None:
+        self.events: list[Event] | None = None
         self.status_code = 0
         self.status_message: str | None = None
-        self.end_ns = 0
-        self.start_ns = now_ns()
+
+
+class SpanRecord:
+    """What every exported span has; subclasses say their name, kind, attributes and trace context."""
+
+    __slots__ = ("end_ns", "rare", "span_id", "start_ns")
+    name: str
+    kind: int
+    span_id: int
+    start_ns: int
+    end_ns: int
+    rare: _Rare | None
+
+    @property
+    def trace_id(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def parent_id(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def sampled(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def trace_state(self) -> str | None:
+        raise NotImplementedError
+
+    @property
+    def remote_parent(self) -> bool:
+        return False
+
+    @property
+    def events(self) -> list[Event] | None:
+        rare = self.rare
+        return rare.events if rare is not None else None
+
+    @property
+    def status_code(self) -> int:
+        rare = self.rare
+        return rare.status_code if rare is not None else 0
+
+    @property
+    def status_message(self) -> str | None:
+        rare = self.rare
+        return rare.status_message if rare is not None else None
 
     def attribute_map(self) -> dict[str, Any]:
         """The attributes as a dict (SDK bridge, generic encoding)."""
@@ -75,14 +103,28 @@ class SpanRecord:
         flags = _wire.FLAGS_REMOTE if self.remote_parent else _wire.FLAGS_LOCAL
         return _wire.name_field(self.name) + _wire.attributes(9, self.attribute_map()) + flags
 
+    def otlp(self) -> bytes:
+        """The framed OTLP ``Span`` (what the exporter queues); subclasses use prebuilt layouts."""
+        from tentacular.engine._telemetry import _wire
+
+        return _wire.framed(_wire.span(self))
+
+    def _rare(self) -> _Rare:
+        rare = self.rare
+        if rare is None:
+            rare = self.rare = _Rare()
+        return rare
+
     def add_event(self, name: str, attributes: dict[str, Any] | None = None) -> None:
-        if self.events is None:
-            self.events = []
-        self.events.append((now_ns(), name, attributes))
+        rare = self._rare()
+        if rare.events is None:
+            rare.events = []
+        rare.events.append((now_ns(), name, attributes))
 
     def set_error(self, message: str | None) -> None:
-        self.status_code = STATUS_ERROR
-        self.status_message = message
+        rare = self._rare()
+        rare.status_code = STATUS_ERROR
+        rare.status_message = message
 
     def traceparent(self) -> str:
         return f"00-{self.trace_id:032x}-{self.span_id:016x}-{'01' if self.sampled else '00'}"
@@ -91,7 +133,30 @@ class SpanRecord:
         return format(self.trace_id, "032x"), format(self.span_id, "016x")
 
 
-class Span(SpanRecord):
+class OwnContext(SpanRecord):
+    """A span that holds its own trace context (runs, client spans); node attempts share their run's."""
+
+    __slots__ = ("parent_id", "remote_parent", "sampled", "trace_id", "trace_state")
+    # Slots here; a node attempt reads its run's (properties on SpanRecord and AttemptProbe).
+    trace_id: int
+    parent_id: int
+    sampled: bool
+    trace_state: str | None
+    remote_parent: bool
+
+    def begin(self, trace_id: int, parent_id: int, sampled: bool, trace_state: str | None) -> None:
+        self.trace_id = trace_id
+        self.span_id = new_id(64) or 1
+        self.parent_id = parent_id
+        self.sampled = sampled
+        self.trace_state = trace_state
+        self.remote_parent = False
+        self.rare = None
+        self.end_ns = 0
+        self.start_ns = now_ns()
+
+
+class Span(OwnContext):
     """A span with a free-form attribute dict (outbound HTTP client spans)."""
 
     __slots__ = ("attributes", "kind", "name")
@@ -154,13 +219,15 @@ class Tracing:
     def __init__(self, sink: SpanSink, *, sampling_ratio: float = 1.0) -> None:
         self.sink = sink
         self.submit = sink.submit
+        # ``submit_run(count, encoded)``: a sink that queues OTLP bytes takes a run's spans at once.
+        self.submit_run: Callable[[int, bytes], None] | None = getattr(sink, "submit_run", None)
         self.redact: Callable[[str], str] | None = None
         self._bound = round(sampling_ratio * (1 << 64))
 
     def sampled(self, trace_id: int) -> bool:
         return (trace_id & _ID_LIMIT) < self._bound
 
-    def begin_run(self, record: SpanRecord, carrier: Mapping[str, str] | None) -> bool:
+    def begin_run(self, record: OwnContext, carrier: Mapping[str, str] | None) -> bool:
         """Give a run's record its ids (continuing ``carrier``'s trace); True if it is a remote child."""
         remote = parse_traceparent(carrier) if carrier else None
         if remote is not None:

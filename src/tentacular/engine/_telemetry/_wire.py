@@ -83,19 +83,6 @@ def attribute(number: int, key: str, value: Any) -> bytes:
     return _uncached_attribute(number, key, value)
 
 
-_CONSTANT_CACHE: dict[tuple[Any, ...], bytes] = {}
-
-
-def constant_fields(key: tuple[Any, ...], build: Callable[[], bytes]) -> bytes:
-    """Span fields that repeat from run to run (name, flags, workflow/node/attempt/outcome), cached."""
-    cached = _CONSTANT_CACHE.get(key)
-    if cached is None:
-        if len(_CONSTANT_CACHE) >= _CACHE_LIMIT:
-            _CONSTANT_CACHE.clear()
-        cached = _CONSTANT_CACHE[key] = build()
-    return cached
-
-
 def attribute_fields(pairs: Iterable[tuple[str, Any]]) -> bytes:
     return b"".join(_uncached_attribute(9, k, v) for k, v in pairs)
 
@@ -111,6 +98,10 @@ def float_attribute(key: str, value: float) -> bytes:
         body_length = len(key_field) + 11  # value field: tag, length 9, AnyValue tag 0x21, 8 bytes
         prefix = _FLOAT_PREFIX[key] = b"\x4a" + varint(body_length) + key_field + b"\x12\x09\x21"
     return prefix + _DOUBLE.pack(value)
+
+
+_NODE_DURATION_KEY = float_attribute("tentacular.node.duration_ms", 0.0)[:-8]
+_RUN_DURATION_KEY = float_attribute("tentacular.run.duration_ms", 0.0)[:-8]
 
 
 def attributes(number: int, items: Mapping[str, Any]) -> bytes:
@@ -159,6 +150,53 @@ def name_field(name: str) -> bytes:
     return _name(name)
 
 
+def framed(body: bytes) -> bytes:
+    """A ``Span`` as field 2 of ``ScopeSpans``: what the export queue holds."""
+    return b"\x12" + varint(len(body)) + body
+
+
+def run_id_field(run_id: str) -> bytes:
+    """The ``tentacular.run.id`` attribute: unique per run, so never cached (a cache would only churn)."""
+    value = run_id.encode("utf-8", "replace")
+    prefix = _RUN_ID_PREFIX.get(len(value))
+    if prefix is None:  # tags and lengths depend only on the id's length
+        whole = field(9, field(1, b"tentacular.run.id") + field(2, field(1, value)))
+        prefix = _RUN_ID_PREFIX[len(value)] = whole[: len(whole) - len(value)]
+    return prefix + value
+
+
+_RUN_ID_PREFIX: dict[int, bytes] = {}
+
+
+def run_parts(run_id: str, trace_id: int, span_id: int, parent_id: int) -> tuple[bytes, bytes]:
+    """The per-run variable fields of the run's fixed-layout spans (``fixed_span``), built once:
+    the run id attribute, the trace id, the parent span id and the duration's key; for the node
+    spans (whose parent is the run's span) and for the run's own span."""
+    common = run_id_field(run_id) + b"\x0a\x10" + trace_id.to_bytes(16, "big")
+    node = common + b"\x22\x08" + span_id.to_bytes(8, "big") + _NODE_DURATION_KEY
+    if parent_id:
+        return node, common + b"\x22\x08" + parent_id.to_bytes(8, "big") + _RUN_DURATION_KEY
+    return node, common + _RUN_DURATION_KEY
+
+
+FixedSpan = tuple[Callable[..., bytes], bytes]
+
+
+def fixed_span(constant: bytes, kind: int, part_length: int) -> FixedSpan:
+    """A prebuilt layout for a span whose variable fields all have a fixed width.
+
+    ``pack(head, start, 0x41, end, part, duration_ms, 0x0812, span_id_bytes)`` gives the framed
+    span: length prefix, the constant fields (name, attributes that repeat, flags), kind, start,
+    end, the run's ``run_part`` (which ends with the duration attribute's key), the duration and
+    the span id. Protobuf fields may come in any order, so the constant ones lead.
+    """
+    head = constant + bytes((0x30, kind, 0x39))
+    length = len(head) + 8 + 1 + 8 + part_length + 8 + 2 + 8
+    head = b"\x12" + varint(length) + head
+    layout = struct.Struct(f"<{len(head)}sQBQ{part_length}sdH8s")
+    return layout.pack, head
+
+
 def span(record: SpanRecord) -> bytes:
     """One ``Span`` message (protobuf fields may come in any order: the constant ones are one blob)."""
     trace_id = record.trace_id.to_bytes(16, "big")
@@ -192,27 +230,16 @@ def _rare_fields(record: SpanRecord) -> bytes:
     return b"".join(parts)
 
 
-def trace_request(resource_bytes: bytes, scope_bytes: bytes, records: Iterable[SpanRecord]) -> bytes:
-    """An ``ExportTraceServiceRequest`` with every record under one resource and scope.
-
-    Length prefixes are computed from the pieces, so the spans are copied once, into the result.
-    """
+def trace_request(resource_bytes: bytes, scope_bytes: bytes, spans: list[bytes]) -> bytes:
+    """An ``ExportTraceServiceRequest`` with every (``framed``) span under one resource and scope."""
+    body = b"".join(spans)
     scope_field = field(1, scope_bytes)
-    parts = [b"", b"", b"", scope_field]
-    size = len(scope_field)
-    for record in records:
-        body = span(record)
-        prefix = b"\x12" + varint(len(body))
-        parts.append(prefix)
-        parts.append(body)
-        size += len(prefix) + len(body)
     resource_field = field(1, resource_bytes)
-    scope_spans_prefix = b"\x12" + varint(size)
-    resource_spans_size = len(resource_field) + len(scope_spans_prefix) + size
-    parts[0] = b"\x0a" + varint(resource_spans_size)
-    parts[1] = resource_field
-    parts[2] = scope_spans_prefix
-    return b"".join(parts)
+    scope_spans_prefix = b"\x12" + varint(len(scope_field) + len(body))
+    resource_spans_size = len(resource_field) + len(scope_spans_prefix) + len(scope_field) + len(body)
+    return b"".join(
+        (b"\x0a", varint(resource_spans_size), resource_field, scope_spans_prefix, scope_field, body)
+    )
 
 
 # --- metrics ---------------------------------------------------------------------------------

@@ -1,0 +1,85 @@
+"""The OTLP exporter's fixed-layout span encoding (one struct pack per span) against the generic
+encoder: decoded with opentelemetry-proto, every span must be the same message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans
+
+from tentacular.engine._telemetry import Observability
+from tentacular.engine._telemetry._spans import SpanRecord, Tracing
+
+CALLER = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+
+
+class Collect:
+    """A sink that takes encoded runs the way the OTLP exporter does."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[int, bytes]] = []
+        self.spans: list[SpanRecord] = []
+
+    def submit(self, span: SpanRecord) -> None:
+        self.spans.append(span)
+
+    def submit_run(self, count: int, spans: bytes) -> None:
+        self.runs.append((count, spans))
+
+    def shutdown(self) -> None:
+        pass
+
+
+def decoded(data: bytes) -> list[Any]:
+    return list(ScopeSpans.FromString(data).spans)
+
+
+@pytest.mark.parametrize(
+    ("trigger", "carrier", "run_id"),
+    [
+        ("manual", None, "5f1c0e9a2b44"),
+        ("webhook", CALLER, "a-much-longer-caller-supplied-run-id"),
+        ("cron", None, "r"),
+    ],
+)
+def test_fixed_layout_spans_equal_the_generic_encoding(
+    trigger: str, carrier: dict[str, str] | None, run_id: str
+) -> None:
+    sink = Collect()
+    observability = Observability()
+    observability.tracing = Tracing(sink)
+    scope = observability.begin_run(
+        workflow="wf", version="1.2", run_id=run_id, trigger=trigger, carrier=carrier
+    )
+    records: list[SpanRecord] = []
+    for node, attempt, outcome in (("a", 0, "ok"), ("b", 1, "ok"), ("c", 0, "ok")):
+        probe = scope.attempt(node, attempt)
+        probe.end(outcome, None, None)
+        records.append(probe)
+    scope.finish(success=True, error=None)
+    records.append(scope)
+    [(count, data)] = sink.runs
+    assert count == 4 and not sink.spans
+    generic_bytes = b"".join(SpanRecord.otlp(record) for record in records)
+    assert data != generic_bytes  # the fixed layouts were used (their fields come in another order)
+    fast = decoded(data)
+    generic = decoded(generic_bytes)
+    assert fast == generic
+    assert [span.name for span in fast] == ["execute_node"] * 3 + ["invoke_workflow"]
+    assert all(span.parent_span_id == fast[-1].span_id for span in fast[:3])
+
+
+def test_failed_attempts_and_runs_take_the_generic_encoding() -> None:
+    sink = Collect()
+    observability = Observability()
+    observability.tracing = Tracing(sink)
+    scope = observability.begin_run(workflow="wf", version="1", run_id="x", trigger="manual", carrier=None)
+    probe = scope.attempt("a", 0)
+    probe.end("error", ValueError("broken"), "broken")
+    scope.finish(success=False, error="broken", cancelled=["b"])
+    [(count, data)] = sink.runs
+    node, run = decoded(data)
+    assert count == 2 and node.status.code == 2 and [e.name for e in node.events] == ["exception"]
+    assert run.status.code == 2 and run.status.message == "broken"
+    assert {a.key for a in run.attributes} >= {"tentacular.run.cancelled", "tentacular.run.id"}
