@@ -2,7 +2,9 @@
 
 * per-run cost in process (``engine.run``), rounds interleaved off/on so machine noise hits both;
 * sequential ``POST /run`` throughput of the engine process (one keep-alive connection);
-* cold start with telemetry off and on.
+* cold start with telemetry off and on;
+* instructions per in-process run, off and on (callgrind, ``_telemetry_cg``): the figure that
+  the machine's load does not move.
 The receiver runs in its own process, as a collector would; spans are encoded on the engine's
 export thread, so that work is part of the measured cost.
 Target: tracing costs at most 10 % of a trivial3 run; cold start with it off is unchanged
@@ -22,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import _telemetry_cg
 from benchmarks.bench_engine import WORKFLOWS, _engine, _free_port, _stop, _wait_healthy
 
 ROUNDS = 7
@@ -167,6 +170,7 @@ def main(results_dir: Path) -> None:
         figures: dict[str, Any] = {"cpu_count": os.cpu_count(), "workflow": "trivial3"}
         figures.update(asyncio.run(_per_run(receiver)))
         figures.update(_process_figures(receiver))
+        figures.update(_telemetry_cg.figures(receiver.url))
     finally:
         receiver.close()
     (results_dir / "telemetry.json").write_text(json.dumps(figures, indent=2) + "\n")
@@ -180,6 +184,14 @@ def main(results_dir: Path) -> None:
         ("cold start, tracing off (ms)", figures["cold_start_ms_tracing_off"], "= engine.md cold_start_ms"),
         ("cold start, tracing on (ms)", figures["cold_start_ms_tracing_on"], ""),
     ]
+    if "kinstr_tracing_off" in figures:
+        rows += [
+            ("instructions per run, tracing off (k)", figures["kinstr_tracing_off"], ""),
+            ("instr. per run, tracing on, export thread (k)", figures["kinstr_tracing_on_threaded"], ""),
+            ("instruction overhead, export thread (%)", figures["kinstr_overhead_pct_threaded"], "≤ 10"),
+            ("instr. per run, tracing on, batches sent inline (k)", figures["kinstr_tracing_on_batched"], ""),
+            ("instruction overhead, batches sent inline (%)", figures["kinstr_overhead_pct_batched"], "≤ 10"),
+        ]
     table = ["| figure | measured | target |", "|---|---|---|"]
     table += [f"| {name} | {value} | {target} |" for name, value, target in rows]
     (results_dir / "telemetry.md").write_text("\n".join(table) + "\n")

@@ -1,12 +1,14 @@
-"""The OTLP/HTTP exporter: a bounded span queue drained by one background thread.
+"""The OTLP/HTTP exporter: a bounded queue of encoded spans drained by one background thread.
 
-``submit`` is a deque append (and, every ``EXPORT_BATCH`` spans, a wake-up); the
-thread encodes batches (``_wire``) and POSTs them, and every ``METRICS_INTERVAL``
-seconds it sends the engine's metrics (cumulative since start). A slow or absent
-collector never slows a run: a full queue drops the span, a failed request drops
-its batch, both counted in ``tentacular_telemetry_spans_dropped_total``; shutdown
-waits at most ``SHUTDOWN_TIMEOUT`` seconds. One request at a time, no retries:
-the next batch is the retry.
+``submit_run`` appends a run's spans, already encoded (``_run``, ``_wire``), as one
+entry (``submit``: one span, e.g. an outbound HTTP client span), and wakes the thread
+when ``EXPORT_BATCH`` entries wait; the thread joins batches into requests and POSTs
+them, and every ``METRICS_INTERVAL`` seconds it sends the engine's metrics
+(cumulative since start). A slow or absent collector never slows a run: a full
+queue drops the entry, a failed request drops its batch, both counted (in spans) in
+``tentacular_telemetry_spans_dropped_total``; shutdown waits at most
+``SHUTDOWN_TIMEOUT`` seconds. One request at a time, no retries: the next batch is
+the retry.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """One run's telemetry: ``RunScope`` (the executor's observer) and one ``AttemptProbe`` per node attempt.
 
 Both are span records (``invoke_workflow`` and ``execute_node``) when tracing is on:
-they get ids and times in place, no separate span object, and their attributes are
-encoded from their own fields (``_wire``). With tracing off they only update the
-always-on metrics and collect usage records.
+they get ids and times in place, no separate span object. With the OTLP exporter the
+run keeps its ended attempts and, when it finishes, encodes them and itself with one
+``struct`` pack each into layouts prebuilt per (workflow, node, attempt, outcome) and
+(workflow, version, trigger, outcome, kind) (``_wire.fixed_span``), then queues the
+bytes as one entry. With tracing off they only update the always-on metrics and
+collect usage records.
 """
 
 from __future__ import annotations
@@ -14,6 +17,17 @@ from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 from tentacular.engine._telemetry import _wire
+from tentacular.engine._telemetry._attributes import (
+    INTERNAL_TRIGGERS,
+    NODE_LAYOUTS,
+    RUN_LAYOUTS,
+    genai_attributes,
+    guard_refusal_kind,
+    new_layout,
+    node_constant,
+    rounded_ms,
+    run_constant,
+)
 from tentacular.engine._telemetry._metrics import (
     GUARD_REFUSALS,
     LLM_CALLS,
@@ -43,60 +57,6 @@ if TYPE_CHECKING:
     from tentacular.engine._telemetry._spans import Tracing
 
 CURRENT_ATTEMPT: ContextVar[AttemptProbe | None] = ContextVar("tentacular_attempt", default=None)
-
-
-def _ms(seconds: float) -> float:
-    """Milliseconds with µs resolution (``round(x, 3)`` costs ten times more on the export thread)."""
-    return int(seconds * 1_000_000) / 1000
-
-
-def guard_refusal_kind(error: BaseException) -> str | None:
-    """``network``/``file``/``process``/``ffi``/``other`` when ``error`` is (or wraps) a guard refusal."""
-    from tentacular.engine._executor import wrapped_guard_refusal
-
-    message = wrapped_guard_refusal(error)
-    if message is None:
-        return None
-    if "starting a process" in message:
-        return "process"
-    if "native code" in message:
-        return "ffi"
-    if "nodes may read" in message or "nodes may write" in message:
-        return "file"
-    if "contract.dependencies" in message or "socket" in message or "lookup" in message:
-        return "network"
-    return "other"
-
-
-def genai_attributes(records: list[UsageRecord]) -> dict[str, Any]:
-    attributes: dict[str, Any] = {
-        "gen_ai.usage.input_tokens": sum(r.input_tokens for r in records),
-        "gen_ai.usage.output_tokens": sum(r.output_tokens for r in records),
-    }
-    models = sorted({r.model for r in records})
-    providers = sorted({r.provider for r in records if r.provider})
-    attributes["gen_ai.response.model"] = models[0] if len(models) == 1 else ",".join(models)
-    if providers:
-        attributes["gen_ai.provider.name"] = providers[0] if len(providers) == 1 else ",".join(providers)
-        attributes["gen_ai.system"] = attributes["gen_ai.provider.name"]
-    cost = [r.cost for r in records if r.cost is not None]
-    if cost:
-        attributes["tentacular.llm.cost"] = sum(cost)
-    return attributes
-
-
-_INTERNAL_TRIGGERS = frozenset({"manual", "cron"})
-_NODE_LAYOUTS: dict[tuple[Any, ...], _wire.FixedSpan] = {}
-_RUN_LAYOUTS: dict[tuple[Any, ...], _wire.FixedSpan] = {}
-
-
-def _layout(
-    cache: dict[tuple[Any, ...], _wire.FixedSpan], key: tuple[Any, ...], constant: bytes, kind: int, part: int
-) -> _wire.FixedSpan:
-    if len(cache) >= 4096:  # bounded: keys come from workflow, node and trigger names
-        cache.clear()
-    layout = cache[key] = _wire.fixed_span(constant, kind, part)
-    return layout
 
 
 class AttemptProbe(SpanRecord):
@@ -219,7 +179,7 @@ class AttemptProbe(SpanRecord):
             "tentacular.node.name": self.node,
             "tentacular.node.attempt": self.attempt + 1,
             "tentacular.run.id": scope.run_id,
-            "tentacular.node.duration_ms": _ms(self.duration),
+            "tentacular.node.duration_ms": rounded_ms(self.duration),
             "tentacular.node.outcome": self.outcome,
         }
         if self.extra:
@@ -232,9 +192,9 @@ class AttemptProbe(SpanRecord):
         if self.extra or self.rare is not None or part is None:
             return SpanRecord.otlp(self)  # the rare shapes: generic encoding
         key = (scope.workflow, self.node, self.attempt, self.outcome, len(part))
-        layout = _NODE_LAYOUTS.get(key)
+        layout = NODE_LAYOUTS.get(key)
         if layout is None:
-            layout = _layout(_NODE_LAYOUTS, key, self._constant_fields(), INTERNAL, len(part))
+            layout = new_layout(NODE_LAYOUTS, key, self._constant_fields(), INTERNAL, len(part))
         pack, head = layout
         return pack(
             head,
@@ -248,25 +208,14 @@ class AttemptProbe(SpanRecord):
         )
 
     def _constant_fields(self) -> bytes:
-        return (
-            _wire.name_field("execute_node")
-            + _wire.attribute_fields(
-                (
-                    ("tentacular.workflow.name", self.scope.workflow),
-                    ("tentacular.node.name", self.node),
-                    ("tentacular.node.attempt", self.attempt + 1),
-                    ("tentacular.node.outcome", self.outcome),
-                )
-            )
-            + _wire.FLAGS_LOCAL
-        )
+        return node_constant(self.scope.workflow, self.node, self.attempt, self.outcome)
 
     def wire_fields(self) -> bytes:
         """The generic encoding's fields (failed attempts, usage attributes, a caller's tracestate)."""
         encoded = (
             self._constant_fields()
             + _wire.run_id_field(self.scope.run_id)
-            + _wire.float_attribute("tentacular.node.duration_ms", _ms(self.duration))
+            + _wire.float_attribute("tentacular.node.duration_ms", rounded_ms(self.duration))
         )
         if self.extra:
             encoded += _wire.attributes(9, self.extra)
@@ -335,7 +284,7 @@ class RunScope(OwnContext):
             self.rare = None
             self.start_ns = now_ns()
             trigger = self.trigger
-            self.kind = INTERNAL if trigger in _INTERNAL_TRIGGERS else run_kind(trigger, remote=False)
+            self.kind = INTERNAL if trigger in INTERNAL_TRIGGERS else run_kind(trigger, remote=False)
         self._token: Token[SpanRecord | None] = CURRENT_SPAN.set(self)
         # An OTLP exporter takes a run's spans as one queue entry, encoded when the run ends, with
         # what they share encoded once here (a caller's tracestate: the generic encoding).
@@ -406,7 +355,7 @@ class RunScope(OwnContext):
             "tentacular.run.id": self.run_id,
             "tentacular.trigger.type": self.trigger,
             "tentacular.run.outcome": self.outcome,
-            "tentacular.run.duration_ms": _ms(self.duration),
+            "tentacular.run.duration_ms": rounded_ms(self.duration),
         }
         if self.cancelled:
             attributes["tentacular.run.cancelled"] = self.cancelled
@@ -420,9 +369,9 @@ class RunScope(OwnContext):
             return SpanRecord.otlp(self)
         remote, kind = self.remote_parent, self.kind
         key = (self.workflow, self.version, self.trigger, self.outcome, remote, kind, len(part))
-        layout = _RUN_LAYOUTS.get(key)
+        layout = RUN_LAYOUTS.get(key)
         if layout is None:
-            layout = _layout(_RUN_LAYOUTS, key, self._constant_fields(), self.kind, len(part))
+            layout = new_layout(RUN_LAYOUTS, key, self._constant_fields(), self.kind, len(part))
         pack, head = layout
         return pack(
             head,
@@ -436,24 +385,13 @@ class RunScope(OwnContext):
         )
 
     def _constant_fields(self) -> bytes:
-        return (
-            _wire.name_field("invoke_workflow")
-            + _wire.attribute_fields(
-                (
-                    ("tentacular.workflow.name", self.workflow),
-                    ("tentacular.workflow.version", self.version),
-                    ("tentacular.trigger.type", self.trigger),
-                    ("tentacular.run.outcome", self.outcome),
-                )
-            )
-            + (_wire.FLAGS_REMOTE if self.remote_parent else _wire.FLAGS_LOCAL)
-        )
+        return run_constant(self.workflow, self.version, self.trigger, self.outcome, self.remote_parent)
 
     def wire_fields(self) -> bytes:
         encoded = (
             self._constant_fields()
             + _wire.run_id_field(self.run_id)
-            + _wire.float_attribute("tentacular.run.duration_ms", _ms(self.duration))
+            + _wire.float_attribute("tentacular.run.duration_ms", rounded_ms(self.duration))
         )
         if self.cancelled:
             encoded += _wire.attribute(9, "tentacular.run.cancelled", self.cancelled)

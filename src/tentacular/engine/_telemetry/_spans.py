@@ -1,10 +1,11 @@
 """Span records and W3C trace context: what the hot path does while tracing is on.
 
-A span is a slotted record (ids, times, status, events). The run's ``RunScope`` and
-each node attempt's ``AttemptProbe`` *are* span records (``_run``), so a traced
-node attempt costs two clock reads, one random id and a queue append; attribute
-dictionaries are built only for the SDK bridge, and the OTLP encoder (``_wire``)
-writes their attributes from cached bytes. Client spans of outbound HTTP are plain
+A span is a slotted record (span id, times; events and an error status, which few
+spans have, in a separate ``_Rare``). The run's ``RunScope`` and each node attempt's
+``AttemptProbe`` *are* span records (``_run``); an attempt shares its run's trace
+context, so a traced attempt costs one random id and two clock reads. Attribute
+dictionaries are built only for the SDK bridge and the generic encoder (``_wire``).
+Client spans of outbound HTTP are plain
 ``Span`` records with an attribute dict. Finished sampled records go to a sink: the
 OTLP exporter's bounded queue (``_export``) or an OpenTelemetry SDK processor
 (``_sdk``, tests and embedders). Sampling follows the SDK's
