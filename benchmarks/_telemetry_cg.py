@@ -13,11 +13,10 @@ export thread and the final flush are counted (threads included). Two ways:
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
+
+from benchmarks._callgrind import count_instructions
 
 N1, N2 = 200, 1480
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,25 +51,11 @@ async def main(count, mode, url):
 asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))
 """
 
-_COLLECTED = re.compile(r"Collected : (\d+)")
-
 
 def _instructions(count: int, mode: str, url: str) -> int:
     env = dict(os.environ, PYTHONHASHSEED="0")  # set and dict orders repeat from run to run
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")])
-    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", DRIVER]
-    done = subprocess.run(
-        [*command, str(count), mode, url],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=1800,
-    )
-    match = _COLLECTED.search(done.stderr)
-    if done.returncode != 0 or match is None:
-        raise RuntimeError(f"callgrind run failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return int(match.group(1))
+    return count_instructions(DRIVER, [str(count), mode, url], env=env)
 
 
 def per_run(mode: str, url: str) -> float:

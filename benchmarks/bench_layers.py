@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -34,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks._callgrind import count_instructions
 
 ROOT = Path(__file__).resolve().parent.parent
 TRIVIAL3 = Path(__file__).resolve().parent / "workflows" / "trivial3"
@@ -140,8 +141,6 @@ def per_call(action, n):
 print(per_call(os.getppid, 200_000), per_call(lambda: os.close(os.open(path, os.O_RDONLY)), 50_000))
 """
 
-_COLLECTED = re.compile(r"Collected : (\d+)")
-
 
 def instructions(workflow: Path, count: int, guarded: bool, *, bytecode: bool = True) -> int:
     # A fixed hash seed: set and dict orders (and so instruction counts) repeat from run to run.
@@ -150,28 +149,7 @@ def instructions(workflow: Path, count: int, guarded: bool, *, bytecode: bool = 
     if not bytecode:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="tntc-nopyc-")  # empty: compile everything
-    done = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            "-c",
-            DRIVER,
-            str(workflow),
-            str(count),
-            "on" if guarded else "off",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=1800,
-    )
-    match = _COLLECTED.search(done.stderr)
-    if done.returncode != 0 or match is None:
-        raise RuntimeError(f"callgrind run failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return int(match.group(1))
+    return count_instructions(DRIVER, [str(workflow), str(count), "on" if guarded else "off"], env=env)
 
 
 def syscall_cost_ns() -> dict[str, float]:

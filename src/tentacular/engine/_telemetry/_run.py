@@ -195,17 +195,7 @@ class AttemptProbe(SpanRecord):
         layout = NODE_LAYOUTS.get(key)
         if layout is None:
             layout = new_layout(NODE_LAYOUTS, key, self._constant_fields(), INTERNAL, len(part))
-        pack, head = layout
-        return pack(
-            head,
-            self.start_ns,
-            0x41,
-            self.end_ns,
-            part,
-            int(self.duration * 1_000_000) / 1000,
-            0x0812,
-            self.span_id.to_bytes(8, "big"),
-        )
+        return _wire.pack_fixed(layout, part, self, self.duration)
 
     def _constant_fields(self) -> bytes:
         return node_constant(self.scope.workflow, self.node, self.attempt, self.outcome)
@@ -372,17 +362,7 @@ class RunScope(OwnContext):
         layout = RUN_LAYOUTS.get(key)
         if layout is None:
             layout = new_layout(RUN_LAYOUTS, key, self._constant_fields(), self.kind, len(part))
-        pack, head = layout
-        return pack(
-            head,
-            self.start_ns,
-            0x41,
-            self.end_ns,
-            part,
-            int(self.duration * 1_000_000) / 1000,
-            0x0812,
-            self.span_id.to_bytes(8, "big"),
-        )
+        return _wire.pack_fixed(layout, part, self, self.duration)
 
     def _constant_fields(self) -> bytes:
         return run_constant(self.workflow, self.version, self.trigger, self.outcome, self.remote_parent)

@@ -197,6 +197,22 @@ def fixed_span(constant: bytes, kind: int, part_length: int) -> FixedSpan:
     return layout.pack, head
 
 
+def pack_fixed(layout: FixedSpan, part: bytes, record: SpanRecord, duration_s: float) -> bytes:
+    """``record`` (a span of the common shape) framed by its prebuilt ``layout``."""
+    pack, head = layout
+    duration_ms = int(duration_s * 1_000_000) / 1000
+    return pack(
+        head,
+        record.start_ns,
+        0x41,
+        record.end_ns,
+        part,
+        duration_ms,
+        0x0812,
+        record.span_id.to_bytes(8, "big"),
+    )
+
+
 def span(record: SpanRecord) -> bytes:
     """One ``Span`` message (protobuf fields may come in any order: the constant ones are one blob)."""
     trace_id = record.trace_id.to_bytes(16, "big")
