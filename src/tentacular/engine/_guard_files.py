@@ -63,7 +63,8 @@ def _installation_paths() -> tuple[str, ...]:
 
 
 def python_read_paths() -> list[str]:
-    """The interpreter and every place it imports from, plus the trust store it was built with."""
+    """The interpreter and every place it imports from, plus the trust store it was built with;
+    each once (the interpreter, sys.path and the trust store name some of them twice)."""
     paths: list[str] = list(_installation_paths())
     cwd = os.getcwd()
     for entry in sys.path:
@@ -76,7 +77,7 @@ def python_read_paths() -> list[str]:
         value = os.environ.get(variable)
         if value:
             paths.append(value)
-    return paths
+    return list(dict.fromkeys(paths))
 
 
 def _roots(paths: Iterable[str]) -> tuple[str, ...]:

@@ -309,7 +309,7 @@ def _restrict_extension_origins(guard: RuntimeGuard) -> None:
 
     loader = importlib.machinery.ExtensionFileLoader
     create = loader.create_module
-    allowed = tuple(os.path.realpath(p) for p in dict.fromkeys(python_read_paths()) if os.path.isdir(p))
+    allowed = tuple(os.path.realpath(p) for p in python_read_paths() if os.path.isdir(p))
 
     def create_checked(self: Any, spec: Any) -> Any:
         origin = os.path.realpath(str(spec.origin))

@@ -136,8 +136,7 @@ def confine_files(
 def apply_layers(plan: LandlockPlan, *, with_spawner: bool = False) -> KernelStatus:
     """Fork the spawner if asked, then apply Landlock and seccomp to this process; irreversible."""
     global _status
-    from tentacular.engine import _landlock
-    from tentacular.engine import _seccomp_filter as _seccomp
+    from tentacular.engine import _landlock, _seccomp_filter
 
     if with_spawner:  # imported only here: a Python-only workflow need not load it at start
         from tentacular.engine import _spawner
@@ -146,7 +145,7 @@ def apply_layers(plan: LandlockPlan, *, with_spawner: bool = False) -> KernelSta
         worker_paths = worker_landlock_paths()  # resolved here: the guard scrubs DENO_DIR later
         _spawner.start_spawner(lambda: confine_files(plan, worker_paths))
     threads = _thread_count()
-    _seccomp.supported()  # reads /proc, which Landlock closes
+    _seccomp_filter.supported()  # reads /proc, which Landlock closes
     try:
         landlocked = _landlock.restrict_self(plan)
         if landlocked is None:
@@ -158,7 +157,7 @@ def apply_layers(plan: LandlockPlan, *, with_spawner: bool = False) -> KernelSta
     except OSError as exc:
         landlock = f"unavailable ({exc.strerror or exc})"
     try:
-        filtered = _seccomp.apply()
+        filtered = _seccomp_filter.apply()
         seccomp = f"active ({filtered.describe()})"
     except OSError as exc:
         seccomp = f"unavailable ({exc.strerror or exc})"

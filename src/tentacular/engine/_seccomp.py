@@ -10,7 +10,7 @@ Each refused call returns ``EPERM`` (Python raises ``PermissionError``), except
 glibc falls back to ``clone`` on ENOSYS, whose flags are checked (threads pass, new
 processes do not). System calls of another ABI (i386 ``int 0x80``, x32) are refused
 outright, so the table cannot be sidestepped by number. Only x86-64 is supported; on
-other architectures ``apply`` reports the layer unavailable instead of guessing numbers.
+other architectures ``_seccomp_filter.apply`` reports the layer unavailable instead of guessing numbers.
 
 Applied with ``SECCOMP_FILTER_FLAG_TSYNC`` to every thread of the process at once; it
 is inherited by every thread created later and can never be removed.
@@ -24,9 +24,6 @@ with it), and ``tests/sandbox/test_seccomp_program.py`` holds the two byte for b
 from __future__ import annotations
 
 import struct
-
-# What the engine loads at start (the precomputed program below, and how it is installed).
-from tentacular.engine._seccomp_filter import SeccompError, SeccompResult, apply, program_for, supported
 
 # (syscall, x86-64 number, why it is refused) — the threat table of docs/security.md.
 THREATS: tuple[tuple[str, int, str], ...] = (
@@ -188,6 +185,3 @@ def build_filter(own_pid: int) -> bytes:
     p.label("eperm")
     p.op(_RET_K, _RET_ERRNO | _EPERM)
     return p.assemble()
-
-
-__all__ = ["THREATS", "SeccompError", "SeccompResult", "apply", "build_filter", "program_for", "supported"]
