@@ -11,11 +11,6 @@ if TYPE_CHECKING:
     from tentacular.engine._telemetry._usage import UsageRecord
 
 
-def rounded_ms(seconds: float) -> float:
-    """Milliseconds with µs resolution (``round(x, 3)`` costs ten times more on the export thread)."""
-    return int(seconds * 1_000_000) / 1000
-
-
 def guard_refusal_kind(error: BaseException) -> str | None:
     """``network``/``file``/``process``/``ffi``/``other`` when ``error`` is (or wraps) a guard refusal."""
     from tentacular.engine._executor import wrapped_guard_refusal
@@ -51,7 +46,6 @@ def genai_attributes(records: list[UsageRecord]) -> dict[str, Any]:
     return attributes
 
 
-INTERNAL_TRIGGERS = frozenset({"manual", "cron"})
 NODE_LAYOUTS: dict[tuple[Any, ...], _wire.FixedSpan] = {}
 RUN_LAYOUTS: dict[tuple[Any, ...], _wire.FixedSpan] = {}
 
