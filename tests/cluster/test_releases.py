@@ -331,6 +331,16 @@ def test_failed_verification_is_recorded_and_blocks_promotion(
     kube.patch(
         "deployments", "repo-digest", {"spec": {"template": {"spec": {"automountServiceAccountToken": True}}}}
     )
+    # The patch rolls the pod: verify reads pods once, so let the new one exist first (in the
+    # moment between the old pod's deletion and the new one's creation it would find none).
+    kube.wait_for(
+        "the patched template's pod",
+        lambda: [
+            p
+            for p in kube.objects("pods", **{"app.kubernetes.io/name": "repo-digest"}).values()
+            if p["spec"].get("automountServiceAccountToken") and p["status"].get("phase") == "Running"
+        ],
+    )
     pod_logs([json.dumps({"success": False, "errors": {"post": "HTTP 500"}})])
     code, doc, _ = tntc(capsys, "release", "verify", str(unit), "--env", "dev")
     assert code == 1 and doc["result"] == "fail", doc
