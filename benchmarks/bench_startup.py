@@ -1,0 +1,118 @@
+"""Where the engine's cold start goes, in instructions (issue 19, Build 1): cumulative import stages.
+
+Each stage is one fresh interpreter (``valgrind --tool=callgrind``, bytecode cached as in an
+image, fixed hash seed) that does everything the stage before it did and one step more, so the
+difference between two rows is what that step costs. The last row is a booted trivial3 engine
+(guard on, as ``bench_layers`` counts a cold start). Instructions convert to milliseconds at this
+machine's native rate, measured on the same run (the booted stage timed without valgrind); only
+the ratios between rows are meant to be compared across runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from benchmarks._callgrind import count_instructions
+
+TRIVIAL3 = Path(__file__).resolve().parent / "workflows" / "trivial3"
+
+# (label, the statements this stage adds to the previous ones)
+STAGES: tuple[tuple[str, str], ...] = (
+    ("interpreter (site, no imports)", "pass"),
+    ("asyncio, json (the stdlib floor of any asyncio server)", "import asyncio, json"),
+    ("pydantic (BaseModel)", "from pydantic import BaseModel"),
+    ("PyYAML (C loader)", "import yaml"),
+    ("spec layer (tentacular.spec: model classes built)", "import tentacular.spec"),
+    ("engine start-up import set (engine._startup)", "import tentacular.engine._startup"),
+    (
+        "workflow loaded and validated (load_workflow)",
+        "from tentacular.spec import load_workflow\nload_workflow(sys.argv[1])",
+    ),
+    (
+        "engine booted, guard on (boot)",
+        "from tentacular.engine._guard import guard_for\nfrom tentacular.engine._logs import LogSink\n"
+        "log = LogSink(stream=open(os.devnull, 'w'))\n"
+        "tentacular.engine._startup.boot(sys.argv[1], log=log, cluster_secrets=None,"
+        " install_guard=guard_for(enabled=True, log=log))",
+    ),
+)
+
+
+def _script(stage: int) -> str:
+    return "\n".join(["import os, sys", *(code for _, code in STAGES[: stage + 1])])
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONHASHSEED"] = "0"
+    env["PYDANTIC_DISABLE_PLUGINS"] = "__all__"  # as the engine's entry point sets it (engine/_lean.py)
+    return env
+
+
+def _native_ms(script: str) -> float:
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        argv = [sys.executable, "-c", script, str(TRIVIAL3)]
+        subprocess.run(argv, check=True, env=_env(), capture_output=True)
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def _stage_instructions(stage: int) -> int:
+    return count_instructions(_script(stage), [str(TRIVIAL3)], env=_env())
+
+
+def measure() -> dict[str, Any]:
+    with ThreadPoolExecutor(max_workers=2) as pool:  # counts do not depend on the machine's load
+        counts = list(pool.map(_stage_instructions, range(len(STAGES))))
+    rate = counts[-1] / _native_ms(_script(len(STAGES) - 1))
+    rows = []
+    previous = 0
+    for (label, _), count in zip(STAGES, counts, strict=True):
+        rows.append(
+            {
+                "stage": label,
+                "instructions": count,
+                "added": count - previous,
+                "addedMs": round((count - previous) / rate, 1),
+                "sharePct": round((count - previous) / counts[-1] * 100, 1),
+            }
+        )
+        previous = count
+    return {"stages": rows, "instructionsPerMs": round(rate), "loadAverage": os.getloadavg()[0]}
+
+
+def write(figures: dict[str, Any], results_dir: Path) -> None:
+    (results_dir / "startup.json").write_text(json.dumps(figures, indent=2) + "\n")
+    lines = [
+        "# Where the cold start goes (callgrind; cumulative stages, bytecode cached)",
+        "",
+        f"Converted at {figures['instructionsPerMs']:,} instructions/ms (this run's native rate; "
+        f"load average {figures['loadAverage']:.2f}).",
+        "",
+        "| stage | instructions | added by this stage | ≈ ms | share |",
+        "|---|---|---|---|---|",
+    ]
+    for row in figures["stages"]:
+        lines.append(
+            f"| {row['stage']} | {row['instructions']:,} | {row['added']:,} | {row['addedMs']} | "
+            f"{row['sharePct']} % |"
+        )
+    (results_dir / "startup.md").write_text("\n".join(lines) + "\n")
+
+
+def main(results_dir: Path) -> None:
+    if shutil.which("valgrind") is None:
+        note = "# Where the cold start goes\n\nvalgrind not installed: not measured.\n"
+        (results_dir / "startup.md").write_text(note)
+        return
+    write(measure(), results_dir)
