@@ -30,11 +30,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._callgrind import count_instructions
+from benchmarks._callgrind import count_instructions, instructions_per_ms
 
 ROOT = Path(__file__).resolve().parent.parent
 TRIVIAL3 = Path(__file__).resolve().parent / "workflows" / "trivial3"
@@ -228,14 +227,8 @@ def _loopback(directory: Path, port: int) -> Path:
 
 def _instructions_per_ms() -> float:
     """This machine's native speed on the same interpreter work (a cold start without valgrind)."""
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-c", DRIVER, str(TRIVIAL3), "0", "off"], check=True, capture_output=True
-        )
-        best = min(best, time.perf_counter() - started)
-    return instructions(TRIVIAL3, 0, False) / (best * 1000)
+    args = [str(TRIVIAL3), "0", "off"]
+    return instructions_per_ms(DRIVER, args, env=os.environ, instructions=instructions(TRIVIAL3, 0, False))
 
 
 def measure() -> dict[str, Any]:

@@ -13,14 +13,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks._callgrind import count_instructions
+from benchmarks._callgrind import count_instructions, instructions_per_ms
 
 TRIVIAL3 = Path(__file__).resolve().parent / "workflows" / "trivial3"
 
@@ -57,16 +54,6 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _native_ms(script: str) -> float:
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        argv = [sys.executable, "-c", script, str(TRIVIAL3)]
-        subprocess.run(argv, check=True, env=_env(), capture_output=True)
-        best = min(best, time.perf_counter() - started)
-    return best * 1000
-
-
 def _stage_instructions(stage: int) -> int:
     return count_instructions(_script(stage), [str(TRIVIAL3)], env=_env())
 
@@ -74,7 +61,8 @@ def _stage_instructions(stage: int) -> int:
 def measure() -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=2) as pool:  # counts do not depend on the machine's load
         counts = list(pool.map(_stage_instructions, range(len(STAGES))))
-    rate = counts[-1] / _native_ms(_script(len(STAGES) - 1))
+    booted = _script(len(STAGES) - 1)
+    rate = instructions_per_ms(booted, [str(TRIVIAL3)], env=_env(), instructions=counts[-1])
     rows = []
     previous = 0
     for (label, _), count in zip(STAGES, counts, strict=True):
