@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tentacular.engine._redaction import Redactor as Redactor  # re-exported: its old home
 from tentacular.engine._redaction import secret_values as secret_values
 from tentacular.errors import SecretsError
@@ -64,6 +62,8 @@ def load_yaml_file(path: Path) -> Secrets:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SecretsError(f"cannot read secrets file {path}: {exc.__class__.__name__}") from None
+    import yaml  # here, not at import: a pod reads secret files, never a YAML secrets file
+
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
