@@ -16,6 +16,7 @@ from tentacular.defaults import (
     WORKFLOW_FILE,
     Enforcement,
 )
+from tentacular.spec._compiled import COMPILED_FILE, CompiledFormUnusable, compile_workflow
 from tentacular.spec._dag import Dag
 from tentacular.spec._denoflags import deno_permission_flags, net_grants
 from tentacular.spec._derive import DerivedArtifacts, derive, secret_inventory
@@ -57,6 +58,7 @@ __getattr__ = lazy_exports(
 )
 
 __all__ = [
+    "COMPILED_FILE",
     "DEFAULT_DEPLOY_TIMEOUT",
     "DEFAULT_NODE_TIMEOUT",
     "DEFAULT_NODE_TIMEOUT_SECONDS",
@@ -65,6 +67,7 @@ __all__ = [
     "ENFORCEMENTS",
     "WORKFLOW_FILE",
     "WORKFLOW_NAME_RE",
+    "CompiledFormUnusable",
     "Contract",
     "Dag",
     "Dependency",
@@ -81,6 +84,7 @@ __all__ = [
     "Workflow",
     "WorkflowCheck",
     "check_workflow",
+    "compile_workflow",
     "contract_summary",
     "deno_permission_flags",
     "derive",

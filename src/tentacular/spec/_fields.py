@@ -160,9 +160,15 @@ PortSpecField = Annotated[
 
 
 class SpecModel(BaseModel):
-    """Unknown keys are kept (``model_extra``) and reported as warnings by the loader."""
+    """Unknown keys are kept (``model_extra``) and reported as warnings by the loader.
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, str_strip_whitespace=False)
+    ``defer_build``: a class builds its validator on first validation, not at import, so an
+    engine that loads the compiled form (``_compiled``) never pays for one (issue 19).
+    """
+
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, str_strip_whitespace=False, defer_build=True
+    )
 
     @property
     def unknown_keys(self) -> list[str]:

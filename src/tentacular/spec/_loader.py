@@ -6,13 +6,14 @@ import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from tentacular.defaults import WORKFLOW_FILE
 from tentacular.errors import SpecError, WorkflowNotFoundError
+from tentacular.spec._compiled import COMPILED_FILE, MAX_COMPILED_BYTES, CompiledFormUnusable, load_compiled
 from tentacular.spec._crossref import cross_check
 from tentacular.spec._issues import SpecIssue
 from tentacular.spec._model import TRIGGER_TYPES, Dependency, Workflow, WorkflowConfig
@@ -87,6 +88,10 @@ class LoadedWorkflow:
     file: Path
     text: str
     warnings: tuple[SpecIssue, ...] = ()
+    # "compiled" when rebuilt from workflow.compiled.json (no validation at this start, no warnings);
+    # compiled_skipped says why a compiled form beside workflow.yaml was not used.
+    source: Literal["validated", "compiled"] = "validated"
+    compiled_skipped: str | None = None
 
     @property
     def directory(self) -> Path:
@@ -140,8 +145,21 @@ def check_workflow(path: str | Path = ".", *, compile_nodes: bool = False) -> Wo
     return WorkflowCheck(file=file, workflow=workflow, issues=issues, text=text)
 
 
-def load_workflow(path: str | Path = ".") -> LoadedWorkflow:
-    """Load a workflow or raise SpecError listing every problem."""
+def load_workflow(path: str | Path = ".", *, prevalidated: bool = False) -> LoadedWorkflow:
+    """Load a workflow or raise SpecError listing every problem.
+
+    ``prevalidated`` (the engine's start): when ``tntc deploy`` left a compiled form of this very
+    workflow.yaml beside it, rebuild the model from that instead of parsing and validating again.
+    """
+    skipped: str | None = None
+    if prevalidated:
+        file = resolve_workflow_file(path)
+        compiled = file.with_name(COMPILED_FILE)
+        if compiled.is_file():
+            try:
+                return _load_compiled(file, compiled)
+            except CompiledFormUnusable as exc:
+                skipped = f"{COMPILED_FILE} not used: {exc}"
     check = check_workflow(path)
     if check.workflow is None or check.errors:
         count = len(check.errors)
@@ -150,9 +168,24 @@ def load_workflow(path: str | Path = ".") -> LoadedWorkflow:
             check.issues,
             hint=f"run: tntc validate {check.directory}",
         )
-    return LoadedWorkflow(check.workflow, check.file, check.text, tuple(check.warnings))
+    return LoadedWorkflow(
+        check.workflow, check.file, check.text, tuple(check.warnings), compiled_skipped=skipped
+    )
 
 
+def _load_compiled(file: Path, compiled: Path) -> LoadedWorkflow:
+    try:
+        if file.stat().st_size > MAX_DOCUMENT_BYTES:
+            raise CompiledFormUnusable("workflow.yaml is over its size limit")
+        text = file.read_text(encoding="utf-8")
+        with compiled.open("rb") as stream:  # bounded: a huge file is refused, not read whole
+            raw = stream.read(MAX_COMPILED_READ)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CompiledFormUnusable(f"cannot read it ({exc})") from None
+    return LoadedWorkflow(load_compiled(raw, text), file, text, source="compiled")
+
+
+MAX_COMPILED_READ = MAX_COMPILED_BYTES + 1  # one byte more than allowed tells a too-large file
 MAX_NODES = 1000
 MAX_EDGES = 5000
 

@@ -7,6 +7,8 @@ file (edges to nodes, cycles, unique trigger names, node files on disk) live in
 
 from __future__ import annotations
 
+import copy
+import math
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -131,12 +133,35 @@ class WorkflowConfig(SpecModel):
         return duration_seconds(self.timeout)
 
     def as_mapping(self) -> dict[str, Any]:
-        """The config block as written (what nodes see as ``ctx.config``)."""
-        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        """The config block as written (what nodes see as ``ctx.config``): a fresh copy each call.
+
+        Plain JSON values are copied directly; only other values (YAML dates, binary) go through
+        pydantic's serializer, whose first use builds it (~45 M instructions, a tenth of a pod's
+        start from the compiled form).
+        """
+        fields = type(self).model_fields
+        written = {name: getattr(self, name) for name in fields if name in self.model_fields_set}
+        written.update(self.model_extra or {})
+        if not all(_is_plain_json(value) for value in written.values()):
+            return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return copy.deepcopy(written)
 
     @property
     def unknown_keys(self) -> list[str]:
         return []  # extras are the point of this block
+
+
+def _is_plain_json(value: Any) -> bool:
+    """True when ``value`` is its own JSON form (pydantic's JSON-mode dump would return it equal)."""
+    if value is None or isinstance(value, bool | int | str):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_is_plain_json(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _is_plain_json(item) for key, item in value.items())
+    return False
 
 
 # --- deployment and runtime -----------------------------------------------------------------

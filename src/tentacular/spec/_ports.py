@@ -25,7 +25,7 @@ _PORT_SPEC = re.compile(r"^\s*(\d{1,5})\s*(?:/\s*([A-Za-z]+)\s*)?$")
 class PortSpec(BaseModel):
     """A port with its transport, written ``"443/TCP"``, ``"53/UDP"``, ``443`` or ``{port, protocol}``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     port: int
     protocol: Transport = "TCP"
