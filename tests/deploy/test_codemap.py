@@ -12,7 +12,7 @@ import pytest
 from tentacular.deploy._codemap import CONFIGMAP_LIMIT_BYTES, CodeBundle, collect_code, config_key
 from tentacular.deploy._manifests import ManifestOptions, build_manifests
 from tentacular.errors import ManifestError
-from tentacular.spec import LoadedWorkflow, load_workflow
+from tentacular.spec import LoadedWorkflow, load_workflow, parse_workflow
 from tests.deploy.conftest import FULL_NODE_FILES, FULL_WORKFLOW, write_tree
 
 
@@ -47,6 +47,7 @@ def test_every_file_ships_and_every_key_is_mounted(full_workflow: LoadedWorkflow
         "nodes__fetch.py",
         "nodes__helpers____init__.py",
         "nodes__helpers__util.py",
+        "workflow.compiled.json",
         "workflow.yaml",
     ]
     assert (
@@ -130,3 +131,31 @@ def test_config_overrides_are_merged_into_the_shipped_workflow(full_workflow: Lo
 def test_invalid_config_overrides_are_rejected(full_workflow: LoadedWorkflow) -> None:
     with pytest.raises(ManifestError, match="overrides make the workflow invalid"):
         build_manifests(full_workflow, ManifestOptions(config_overrides={"timeout": "soon"}))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ManifestOptions(),
+        ManifestOptions(config_overrides={"channel": "#env"}),
+        ManifestOptions(telemetry_overrides={"exporter": "otlp", "endpoint": "http://collector:4318"}),
+    ],
+    ids=["as-written", "config-overrides", "telemetry-overrides"],
+)
+def test_the_pod_starts_from_the_compiled_form_of_what_shipped(
+    full_workflow: LoadedWorkflow, options: ManifestOptions, tmp_path: Path
+) -> None:
+    """The compiled form describes the shipped workflow.yaml (environment overrides merged)."""
+    configmap = _by_kind(build_manifests(full_workflow, options), "ConfigMap")
+    for key in ("workflow.yaml", "workflow.compiled.json"):
+        (tmp_path / key).write_text(configmap["data"][key], encoding="utf-8")
+    in_pod = load_workflow(tmp_path, prevalidated=True)
+    assert in_pod.source == "compiled"
+    assert in_pod.text == configmap["data"]["workflow.yaml"]
+    shipped = parse_workflow(configmap["data"]["workflow.yaml"])[0]
+    assert shipped is not None
+    assert in_pod.workflow == shipped
+    for key, value in (options.config_overrides or {}).items():
+        assert in_pod.workflow.config.as_mapping()[key] == value
+    if options.telemetry_overrides:
+        assert in_pod.workflow.telemetry.endpoint == "http://collector:4318"

@@ -5,8 +5,10 @@ Each distinct code gets its own immutable ConfigMap, named by the workflow versi
 first characters of the code hash, so older code stays in the cluster for ``tntc rollback``.
 
 Every file under ``nodes/`` (nested directories too, helper modules included) plus
-``workflow.yaml`` ships. ConfigMap keys may not contain ``/``, so paths are flattened
-with ``__`` and the Deployment's volume maps every key back to its path with ``items``.
+``workflow.yaml`` ships, and ``workflow.compiled.json``: the validated workflow the engine
+loads at start instead of validating again (``spec._compiled``, issue 19). ConfigMap keys
+may not contain ``/``, so paths are flattened with ``__`` and the Deployment's volume maps
+every key back to its path with ``items``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ from typing import Any
 import yaml
 
 from tentacular.errors import ManifestError
-from tentacular.spec import WORKFLOW_FILE, LoadedWorkflow
+from tentacular.spec import (
+    COMPILED_FILE,
+    WORKFLOW_FILE,
+    CompiledFormUnusable,
+    LoadedWorkflow,
+    compile_workflow,
+)
 from tentacular.spec._loader import parse_workflow
 
 CONFIGMAP_LIMIT_BYTES = 921_600  # 900 KB, leaving room under the 1 MiB object limit
@@ -138,10 +146,22 @@ def effective_workflow(loaded: LoadedWorkflow, shipped: str) -> LoadedWorkflow:
     return dataclasses.replace(loaded, workflow=workflow, text=shipped)
 
 
-def collect_code(directory: Path, workflow_text: str) -> CodeBundle:
+def compiled_form(loaded: LoadedWorkflow, shipped: str) -> str | None:
+    """``workflow.compiled.json`` for the shipped workflow.yaml; None when a value in it has no
+    compiled form (a YAML set, say): the engine then validates workflow.yaml at start."""
+    workflow = loaded.workflow if shipped == loaded.text else effective_workflow(loaded, shipped).workflow
+    try:
+        return compile_workflow(workflow, shipped)
+    except CompiledFormUnusable:
+        return None
+
+
+def collect_code(directory: Path, workflow_text: str, *, compiled: str | None = None) -> CodeBundle:
     """Read every shippable file under ``nodes/``; symlinks may not lead outside the workflow."""
     root = directory.resolve()
     files: dict[str, bytes] = {WORKFLOW_FILE: workflow_text.encode("utf-8")}
+    if compiled is not None:
+        files[COMPILED_FILE] = compiled.encode("utf-8")
     for path in _node_files(root / NODES_DIR, root):
         files[path.relative_to(root).as_posix()] = path.read_bytes()
     bundle = CodeBundle.of(files)

@@ -110,7 +110,9 @@ def build_manifests(loaded: LoadedWorkflow, options: ManifestOptions) -> list[di
     workflow = loaded.workflow
     namespace = options.namespace
     runtime_class = options.runtime_class or None
-    bundle = _codemap.collect_code(loaded.directory, shipped)
+    bundle = _codemap.collect_code(
+        loaded.directory, shipped, compiled=_codemap.compiled_form(loaded, shipped)
+    )
     labels = standard_labels(workflow)
     selector = selector_labels(workflow)
     annotations = standard_annotations(

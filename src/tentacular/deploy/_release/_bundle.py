@@ -86,7 +86,7 @@ def bundle(
     overrides = dict(target.environment.config_overrides) if target.environment else None
     telemetry = dict(target.environment.telemetry_overrides) if target.environment else None
     shipped = _codemap.shipped_workflow_text(loaded.text, overrides, telemetry)
-    code = _codemap.collect_code(loaded.directory, shipped)
+    code = _codemap.collect_code(loaded.directory, shipped, compiled=_codemap.compiled_form(loaded, shipped))
     document = yaml.safe_load(shipped) or {}
     workflow = loaded.workflow
     derived = derive(workflow).to_dict()
