@@ -14,6 +14,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from tentacular.spec import COMPILED_FILE, compile_workflow, load_workflow
 
 from .conftest import WorkflowWriter
 
@@ -34,6 +37,15 @@ prepared = prepare(sys.argv[1], listen=("127.0.0.1", 0), log=log)
 complete_boot(prepared, install_guard=guard_for(enabled=True, log=log, hot_reload=False))
 from tentacular.engine._httpd import HttpServer  # what serve() serves with
 
+from pydantic import BaseModel
+
+def models(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from models(sub)
+
+built = sorted(m.__qualname__ for m in models(BaseModel) if m.__pydantic_complete__)
+print(json.dumps({"built": built, "source": prepared.loaded.source}))
 print(json.dumps(sorted(sys.modules)))
 """
 
@@ -60,12 +72,38 @@ LAZY = (
 )
 
 
-def test_engine_start_imports_stay_within_budget(make_flow: WorkflowWriter) -> None:
-    flow: Path = make_flow({"echo": "async def run(ctx, input):\n    return input\n"})
+def _start(flow: Path) -> tuple[dict[str, Any], list[str]]:
     out = subprocess.run(
         [sys.executable, "-c", PROBE, str(flow)], capture_output=True, text=True, check=True, timeout=120
     )
-    modules: list[str] = json.loads(out.stdout.strip().splitlines()[-1])
+    *_, state, modules = out.stdout.strip().splitlines()
+    return json.loads(state), json.loads(modules)
+
+
+def test_engine_start_imports_stay_within_budget(make_flow: WorkflowWriter) -> None:
+    flow: Path = make_flow({"echo": "async def run(ctx, input):\n    return input\n"})
+    _state, modules = _start(flow)
     eager = sorted({m for m in modules for lazy in LAZY if m == lazy or m.startswith(lazy + ".")})
     assert eager == [], f"imported at engine start although only needed later: {eager}"
     assert len(modules) <= MODULE_BUDGET, f"{len(modules)} modules at engine start (budget {MODULE_BUDGET})"
+
+
+def test_a_deployed_engine_starts_without_yaml_or_validators(make_flow: WorkflowWriter) -> None:
+    """In a pod, workflow.compiled.json sits beside workflow.yaml: no YAML parser, no validator."""
+    flow: Path = make_flow(
+        {"echo": "async def run(ctx, input):\n    return input\n"}, config={"channel": "#ops"}
+    )
+    loaded = load_workflow(flow)
+    (flow / COMPILED_FILE).write_text(compile_workflow(loaded.workflow, loaded.text), encoding="utf-8")
+    state, modules = _start(flow)
+    assert state["source"] == "compiled"
+    assert state["built"] == [], "a pydantic validator or serializer was built at start"
+    assert not [m for m in modules if m == "yaml" or m.startswith(("yaml.", "_yaml"))]
+    assert "tentacular.spec._yamlparse" not in modules
+
+
+def test_without_a_compiled_form_the_engine_validates(make_flow: WorkflowWriter) -> None:
+    state, modules = _start(make_flow({"echo": "async def run(ctx, input):\n    return input\n"}))
+    assert state["source"] == "validated"
+    assert "Workflow" in state["built"]
+    assert "yaml" in modules

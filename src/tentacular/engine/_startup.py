@@ -61,7 +61,7 @@ def prepare(
     reuse_port: bool = False,
 ) -> PreparedEngine:
     """Steps 1-3; with ``reuse_port`` the socket is bound for ``--workers`` (see ``bind_listener``)."""
-    loaded = load_workflow(workflow)
+    loaded = load_workflow(workflow, prevalidated=True)
     try:
         dag = compile_dag(loaded.workflow)
     except ValueError as exc:  # validation already rejects cycles; this is a second line
@@ -75,6 +75,10 @@ def prepare(
     sink.bind(
         workflow=loaded.workflow.name, trace_ids=observability.current_ids if observability.tracing else None
     )
+    if loaded.source == "compiled":
+        sink.engine("info", "Workflow loaded from its compiled form (validated by tntc deploy)")
+    elif loaded.compiled_skipped:
+        sink.engine("warning", f"{loaded.compiled_skipped}; validated workflow.yaml instead")
     services = EngineServices(
         config=loaded.workflow.config.as_mapping(),
         secrets=secrets,

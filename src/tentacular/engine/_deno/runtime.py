@@ -102,7 +102,7 @@ def worker_argv(deno: str, workflow_dir: Path, policy: RuntimePolicy) -> list[st
 
 
 def policy_for(workflow_dir: Path) -> RuntimePolicy:
-    workflow = load_workflow(workflow_dir / WORKFLOW_FILE).workflow
+    workflow = load_workflow(workflow_dir / WORKFLOW_FILE, prevalidated=True).workflow
     return runtime_policy(workflow, workflow_dir=str(workflow_dir), secrets_dirs=(str(CLUSTER_SECRETS_DIR),))
 
 
