@@ -18,8 +18,6 @@ from tentacular.defaults import (
 )
 from tentacular.spec._compiled import COMPILED_FILE, CompiledFormUnusable, compile_workflow
 from tentacular.spec._dag import Dag
-from tentacular.spec._denoflags import deno_permission_flags, net_grants
-from tentacular.spec._derive import DerivedArtifacts, derive, secret_inventory
 from tentacular.spec._fields import is_dns_label, is_dns_subdomain
 from tentacular.spec._issues import SpecIssue
 from tentacular.spec._loader import (
@@ -42,6 +40,8 @@ from tentacular.spec._policy import RuntimePolicy, runtime_policy
 from tentacular.spec._triggers import QueueTrigger, RateLimit, WebhookTrigger
 
 if TYPE_CHECKING:
+    from tentacular.spec._denoflags import deno_permission_flags, net_grants
+    from tentacular.spec._derive import DerivedArtifacts, derive, secret_inventory
     from tentacular.spec._scaffold import ScaffoldResult, scaffold_workflow
     from tentacular.spec._schema import workflow_json_schema
     from tentacular.spec._visualize import contract_summary, mermaid_diagram
@@ -49,6 +49,12 @@ if TYPE_CHECKING:
 __getattr__ = lazy_exports(
     __name__,
     {
+        # deploy-side and TypeScript-only: an engine start of a Python workflow imports neither
+        "deno_permission_flags": "_denoflags",
+        "net_grants": "_denoflags",
+        "DerivedArtifacts": "_derive",
+        "derive": "_derive",
+        "secret_inventory": "_derive",
         "ScaffoldResult": "_scaffold",
         "scaffold_workflow": "_scaffold",
         "workflow_json_schema": "_schema",

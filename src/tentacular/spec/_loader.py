@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,6 @@ from pydantic_core import ErrorDetails
 from tentacular.defaults import WORKFLOW_FILE
 from tentacular.errors import SpecError, WorkflowNotFoundError
 from tentacular.spec._compiled import COMPILED_FILE, MAX_COMPILED_BYTES, CompiledFormUnusable, load_compiled
-from tentacular.spec._crossref import cross_check
 from tentacular.spec._issues import SpecIssue
 from tentacular.spec._model import TRIGGER_TYPES, Dependency, Workflow, WorkflowConfig
 from tentacular.spec._ports import KNOWN_PROTOCOLS
@@ -185,6 +183,12 @@ def _load_compiled(file: Path, compiled: Path) -> LoadedWorkflow:
     return LoadedWorkflow(load_compiled(raw, text), file, text, source="compiled")
 
 
+def _close_matches(word: str, candidates: Sequence[str], *, n: int, cutoff: float = 0.6) -> list[str]:
+    import difflib  # for "did you mean" hints only: a compiled start never needs it
+
+    return difflib.get_close_matches(word, candidates, n=n, cutoff=cutoff)
+
+
 MAX_COMPILED_READ = MAX_COMPILED_BYTES + 1  # one byte more than allowed tells a too-large file
 MAX_NODES = 1000
 MAX_EDGES = 5000
@@ -246,6 +250,8 @@ def parse_workflow(
         issues.extend(_translate(error, document, file) for error in exc.errors())
     except (RecursionError, OverflowError, ValueError) as exc:  # pathological input
         issues.append(SpecIssue(file=file, path="", message=f"unusable workflow: {exc}"))
+    from tentacular.spec._crossref import cross_check  # validation only: a compiled start skips it
+
     for finding in cross_check(document.data, directory):
         mark = document.mark_for(finding.path, key=finding.on_key)
         issues.append(
@@ -345,7 +351,7 @@ def _missing_hint(field_name: str, document: YamlDocument, parent: Sequence[Path
         container = container[part]
     hint = f"add `{field_name}`"
     if isinstance(container, dict):
-        close = difflib.get_close_matches(field_name, [str(k) for k in container], n=1)
+        close = _close_matches(field_name, [str(k) for k in container], n=1)
         if close:
             hint += f' (found "{close[0]}" — a typo?)'
     return hint
@@ -367,7 +373,7 @@ def _model_warnings(workflow: Workflow, document: YamlDocument, file: str) -> It
         known = sorted({info.alias or name for name, info in type(model).model_fields.items()})
         for key in getattr(model, "unknown_keys", []):
             mark = document.mark_for((*path, key), key=True)
-            close = difflib.get_close_matches(key, known, n=1)
+            close = _close_matches(key, known, n=1)
             yield SpecIssue(
                 file=file,
                 path=format_path((*path, key)),
@@ -389,7 +395,7 @@ def _config_typos(
     """``config`` is open (every other key reaches the nodes), but ``timout`` is a typo, not data."""
     typed = [info.alias or name for name, info in type(config).model_fields.items()]
     for key in config.model_extra or {}:
-        close = difflib.get_close_matches(str(key).lower(), typed, n=1, cutoff=0.75)
+        close = _close_matches(str(key).lower(), typed, n=1, cutoff=0.75)
         if not close:
             continue
         mark = document.mark_for((*path, key), key=True)
