@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tentacular.engine._logs import LogSink
 from tentacular.engine._runtime import RUNTIMES, load_nodes
+from tentacular.engine._startup import boot
 from tentacular.errors import NodeLoadError
+from tentacular.spec import COMPILED_FILE, compile_workflow, load_workflow
 from tests.typescript.conftest import FlowWriter, Lines, engine_for, local_contract
 
 MIXED = {
@@ -481,3 +484,25 @@ def test_a_node_that_scribbles_on_the_frame_channel_only_costs_a_restart(make_fl
     result = asyncio.run(engine.run({"scribble": True}))
     assert "the Deno worker broke the protocol" in result.errors["scribble"]
     assert asyncio.run(engine.run({})).outputs == {"scribble": "clean"}
+
+
+def test_a_deployed_mixed_workflow_runs_from_its_compiled_form(
+    make_flow: FlowWriter, http_server: ThreadingHTTPServer, tmp_path: Path
+) -> None:
+    """In a pod both the engine and the worker's permissions come from workflow.compiled.json."""
+    port = http_server.server_address[1]
+    flow = make_flow(MIXED, MIXED_EDGES, config={"greeting": "hi"}, contract=local_contract(port))
+    loaded = load_workflow(flow)
+    (flow / COMPILED_FILE).write_text(compile_workflow(loaded.workflow, loaded.text), encoding="utf-8")
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("local:\n  token: tok-s3cr3t\n", encoding="utf-8")
+    log = Lines()
+    engine, prepared = boot(
+        flow, secrets_path=secrets, cluster_secrets=None, log=LogSink(stream=log, fmt="text")
+    )
+    assert prepared.loaded.source == "compiled"
+    result = asyncio.run(engine.run({"n": 5}))
+    assert result.errors == {}
+    assert result.outputs["join"] == {"sum": 16, "order": ["left", "right"]}
+    assert result.outputs["left"]["greeting"] == "hi" and result.outputs["left"]["status"] == 200
+    assert "Workflow loaded from its compiled form" in log.text
