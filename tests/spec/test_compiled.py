@@ -57,6 +57,26 @@ def test_every_shipped_workflow_round_trips(directory: Path) -> None:
     assert rebuilt.config.as_mapping() == loaded.workflow.config.as_mapping()
     assert rebuilt.triggers == loaded.workflow.triggers
     assert compile_workflow(rebuilt, loaded.text) == compiled  # fields set and extras survive, nested too
+    # Order as written too (nodes, config keys): nodes see ctx.config and outputs in this order.
+    as_dumped = json.dumps(loaded.workflow.model_dump(mode="json"))
+    assert json.dumps(rebuilt.model_dump(mode="json")) == as_dumped
+
+
+def test_mappings_keep_the_order_they_were_written_in(make_workflow: WorkflowFactory) -> None:
+    text = (
+        'name: ordered\nversion: "1.0"\ntriggers: [{type: manual}]\n'
+        "nodes:\n  zeta: {path: ./nodes/fetch.py}\n  alpha: {path: ./nodes/left.py}\n"
+        "edges: [{from: zeta, to: alpha}]\n"
+        "config: {zz: 1, aa: {y: 1, b: 2}, retries: 0, mm: 3}\n"
+    )
+    directory = _deploy_compiled(make_workflow(text))
+    loaded = load_workflow(directory, prevalidated=True)
+    assert loaded.source == "compiled"
+    assert list(loaded.workflow.nodes) == ["zeta", "alpha"]
+    assert json.dumps(loaded.workflow.config.as_mapping()) == json.dumps(
+        load_workflow(directory).workflow.config.as_mapping()
+    )
+    assert list(loaded.workflow.config.as_mapping()["aa"]) == ["y", "b"]
 
 
 def test_the_engine_start_uses_the_compiled_form(make_workflow: WorkflowFactory) -> None:

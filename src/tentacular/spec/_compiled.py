@@ -55,7 +55,9 @@ def compile_workflow(workflow: Workflow, text: str) -> str:
     compiled form and the engine validates workflow.yaml at start, as before).
     """
     document = {"format": COMPILED_FORMAT, "sourceSha256": source_digest(text), "workflow": _encode(workflow)}
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    # Not sort_keys: mappings keep the order they were written in (nodes, config keys), as a
+    # validated load does; equal input still gives equal bytes.
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
 def load_compiled(raw: bytes, text: str) -> Workflow:
