@@ -123,6 +123,12 @@ def test_an_edit_that_breaks_the_workflow_is_still_an_error(make_workflow: Workf
         (lambda d: d["workflow"].update(set=["nope"]), "model"),
         (lambda d: d["workflow"]["v"].update(edges=[{"$what": 1}]), "model"),
         (lambda d: d["workflow"]["v"].update(edges=[{}]), "model"),
+        (lambda d: d["workflow"].update(x=[]), "model"),  # wrong shapes where mappings belong
+        (lambda d: d["workflow"]["v"].update(config={"$d": 5}), "model"),
+        (lambda d: d["workflow"]["v"].update(config={"$t": 5}), "model"),
+        (lambda d: d["workflow"]["v"].update(config={"$date": 5}), "model"),
+        (lambda d: d["workflow"]["v"].update(config={"$b64": "!!"}), "model"),
+        (lambda d: d["workflow"].update(set=[{}]), "model"),
         (lambda d: d.update(workflow={"$d": {}}), "workflow"),
         (lambda d: d.clear(), "format"),
     ],

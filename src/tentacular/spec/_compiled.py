@@ -78,7 +78,7 @@ def load_compiled(raw: bytes, text: str) -> Workflow:
         raise CompiledFormUnusable("it was compiled from another workflow.yaml (edited after deploy?)")
     try:
         workflow = _decode(document.get("workflow"), _model_classes())
-    except (KeyError, TypeError, ValueError, RecursionError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError, RecursionError) as exc:  # any odd shape
         raise CompiledFormUnusable(f"it does not match this version's model ({exc})") from None
     if not isinstance(workflow, Workflow):
         raise CompiledFormUnusable("it does not hold a workflow")
