@@ -18,24 +18,20 @@ def test_every_stage_runs_and_each_adds_to_the_one_before() -> None:
     for earlier, later in itertools.pairwise(scripts):
         assert later.startswith(earlier)  # cumulative: row differences are one step's cost
     # The last stage runs every statement of every stage: a booted, guarded trivial3 engine.
-    env = {**bench_startup._env(), "PYTHONPATH": str(ROOT / "src")}
-    done = subprocess.run(
-        [sys.executable, "-c", scripts[-1], str(bench_startup.TRIVIAL3)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    _run(scripts[-1], bench_startup.TRIVIAL3)
 
 
 def test_the_pod_boot_starts_from_the_compiled_form(tmp_path: Path) -> None:
     deployed = deployed_copy(bench_startup.TRIVIAL3, tmp_path)
     script = bench_startup.BOOT.replace("open(os.devnull, 'w')", "sys.stdout")  # to read its banner
+    assert "Workflow loaded from its compiled form" in _run(script, deployed)
+
+
+def _run(script: str, workflow: Path) -> str:
+    """Run a benchmark script as the benchmark does (its environment, this tree's source)."""
     env = {**bench_startup._env(), "PYTHONPATH": str(ROOT / "src")}
     done = subprocess.run(
-        [sys.executable, "-c", script, str(deployed)],
+        [sys.executable, "-c", script, str(workflow)],
         env=env,
         capture_output=True,
         text=True,
@@ -43,7 +39,7 @@ def test_the_pod_boot_starts_from_the_compiled_form(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "Workflow loaded from its compiled form" in done.stdout
+    return done.stdout
 
 
 def test_the_table_shows_each_stage_with_what_it_added(tmp_path: Path) -> None:
