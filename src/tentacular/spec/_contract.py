@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from tentacular.spec._behaviour import AuthBehaviour, ContractBehaviour, DependencyBehaviour
 from tentacular.spec._fields import (
     HOSTNAME_RE,
     Cidr,
@@ -18,20 +19,12 @@ from tentacular.spec._fields import (
     SecretRef,
     SpecModel,
 )
-from tentacular.spec._ports import KNOWN_PROTOCOLS, default_port
+from tentacular.spec._ports import KNOWN_PROTOCOLS
 
 
-class Auth(SpecModel):
+class Auth(AuthBehaviour, SpecModel):
     type: str = Field(min_length=1)
     secret: SecretRef
-
-    @property
-    def service(self) -> str:
-        return self.secret.split(".", 1)[0]
-
-    @property
-    def key(self) -> str:
-        return self.secret.split(".", 1)[1]
 
 
 _HOST_RE = re.compile(HOSTNAME_RE)
@@ -44,7 +37,7 @@ _REQUIRED_BY_PROTOCOL: dict[str, tuple[str, ...]] = {
 }
 
 
-class Dependency(ExtensibleModel):
+class Dependency(DependencyBehaviour, ExtensibleModel):
     """One external service a workflow may reach (INVENTORY §2.6.2)."""
 
     protocol: str = Field(min_length=1)
@@ -106,15 +99,6 @@ class Dependency(ExtensibleModel):
             )
         return self
 
-    @property
-    def is_dynamic(self) -> bool:
-        return self.type == "dynamic-target"
-
-    @property
-    def effective_port(self) -> int | None:
-        """Declared port, else the protocol's default port (D2 unified table)."""
-        return self.port if self.port is not None else default_port(self.protocol)
-
 
 def _is_ip(value: str) -> bool:
     try:
@@ -138,7 +122,7 @@ def _empty_if_none(value: Any) -> Any:
     return {} if value is None else value
 
 
-class Contract(ExtensibleModel):
+class Contract(ContractBehaviour, ExtensibleModel):
     """Every external service the workflow may reach; secrets and egress derive from it."""
 
     version: Literal["1"] = Field(json_schema_extra={"const": "1"})
@@ -159,7 +143,3 @@ class Contract(ExtensibleModel):
                 {"value": repr(value)},
             )
         return value
-
-    @property
-    def additional_egress(self) -> list[EgressOverride]:
-        return self.network_policy.additional_egress if self.network_policy else []

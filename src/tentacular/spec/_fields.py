@@ -17,24 +17,23 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from tentacular.spec._behaviour import Extensions, UnknownKeys
 from tentacular.spec._cron import cron_problem
 from tentacular.spec._ports import PortSpec, parse_port_spec
-
-WORKFLOW_NAME_RE = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
-VERSION_RE = r"^[0-9]+\.[0-9]+(\.[0-9]+)?$"
-IDENTIFIER_RE = r"^[a-z][a-z0-9_-]*$"
-SECRET_REF_RE = r"^[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*$"
-NODE_PATH_RE = r"^(\./)?nodes/([A-Za-z0-9_.-]+/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*\.(py|ts)$"
-DURATION_RE = r"^([0-9]+)(ms|s|m|h)$"
-# The one DNS-1123 rule (namespaces, names of deployed objects), shared by validate and deploy.
-DNS_LABEL_RE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
-DNS_SUBDOMAIN_RE = r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-CIDR_PATTERN = r"^[0-9a-fA-F:.]+/[0-9]{1,3}$"
-CRON_PATTERN = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$"
-_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-HOSTNAME_RE = rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?$"
-
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+from tentacular.spec._values import CIDR_PATTERN as CIDR_PATTERN
+from tentacular.spec._values import CRON_PATTERN as CRON_PATTERN
+from tentacular.spec._values import DNS_LABEL_RE as DNS_LABEL_RE
+from tentacular.spec._values import DNS_SUBDOMAIN_RE as DNS_SUBDOMAIN_RE
+from tentacular.spec._values import DURATION_RE as DURATION_RE
+from tentacular.spec._values import HOSTNAME_RE as HOSTNAME_RE
+from tentacular.spec._values import IDENTIFIER_RE as IDENTIFIER_RE
+from tentacular.spec._values import NODE_PATH_RE as NODE_PATH_RE
+from tentacular.spec._values import SECRET_REF_RE as SECRET_REF_RE
+from tentacular.spec._values import VERSION_RE as VERSION_RE
+from tentacular.spec._values import WORKFLOW_NAME_RE as WORKFLOW_NAME_RE
+from tentacular.spec._values import duration_seconds as duration_seconds
+from tentacular.spec._values import is_dns_label as is_dns_label
+from tentacular.spec._values import is_dns_subdomain as is_dns_subdomain
 
 
 def _pattern(regex: str, error_type: str, message: str) -> AfterValidator:
@@ -159,45 +158,11 @@ PortSpecField = Annotated[
 ]
 
 
-class SpecModel(BaseModel):
-    """Unknown keys are kept (``model_extra``) and reported as warnings by the loader.
+class SpecModel(BaseModel, UnknownKeys):
+    """Unknown keys are kept (``model_extra``) and reported as warnings by the loader."""
 
-    ``defer_build``: a class builds its validator on first validation, not at import, so an
-    engine that loads the compiled form (``_compiled``) never pays for one (issue 19).
-    """
-
-    model_config = ConfigDict(
-        extra="allow", populate_by_name=True, str_strip_whitespace=False, defer_build=True
-    )
-
-    @property
-    def unknown_keys(self) -> list[str]:
-        return sorted(self.model_extra or {})
+    model_config = ConfigDict(extra="allow", populate_by_name=True, str_strip_whitespace=False)
 
 
-class ExtensibleModel(SpecModel):
+class ExtensibleModel(SpecModel, Extensions):
     """A model whose ``x-`` keys are extensions: kept, exposed, and not warned about."""
-
-    @property
-    def extensions(self) -> dict[str, Any]:
-        return {k: v for k, v in (self.model_extra or {}).items() if k.startswith("x-")}
-
-    @property
-    def unknown_keys(self) -> list[str]:
-        return [k for k in super().unknown_keys if not k.startswith("x-")]
-
-
-def duration_seconds(value: str) -> float:
-    match = re.match(DURATION_RE, value)
-    if not match:
-        raise ValueError(f"invalid duration {value!r}")
-    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
-
-
-def is_dns_label(value: str) -> bool:
-    """A DNS-1123 label: lower-case letters, digits and ``-``, 1-63 characters."""
-    return re.match(DNS_LABEL_RE, value) is not None
-
-
-def is_dns_subdomain(value: str) -> bool:
-    return re.match(DNS_SUBDOMAIN_RE, value) is not None

@@ -11,12 +11,13 @@ import copy
 import math
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from tentacular.defaults import DEFAULT_NODE_TIMEOUT
+from tentacular.spec._behaviour import NodeSpecBehaviour, WorkflowBehaviour, WorkflowConfigBehaviour
 from tentacular.spec._contract import Auth, Contract, Dependency, EgressOverride, NetworkPolicyOverrides
 from tentacular.spec._fields import (
     NODE_PATH_RE,
@@ -87,7 +88,7 @@ TRIGGER_TYPES: tuple[str, ...] = ("manual", "cron", "webhook", "queue")
 # --- nodes and edges ------------------------------------------------------------------------
 
 
-class NodeSpec(SpecModel):
+class NodeSpec(NodeSpecBehaviour, SpecModel):
     path: str = Field(json_schema_extra={"pattern": NODE_PATH_RE})
     description: str | None = None
     capabilities: dict[str, str] = Field(default_factory=dict)
@@ -104,15 +105,6 @@ class NodeSpec(SpecModel):
             )
         return value
 
-    @property
-    def relative_path(self) -> str:
-        """The path below the workflow directory, without a leading ``./``."""
-        return self.path[2:] if self.path.startswith("./") else self.path
-
-    @property
-    def runtime(self) -> Literal["python", "typescript"]:
-        return "python" if self.path.endswith(".py") else "typescript"
-
 
 class Edge(SpecModel):
     from_: Identifier = Field(alias="from")
@@ -122,15 +114,11 @@ class Edge(SpecModel):
 # --- config ---------------------------------------------------------------------------------
 
 
-class WorkflowConfig(SpecModel):
+class WorkflowConfig(WorkflowConfigBehaviour, SpecModel):
     """The open ``config`` block: typed ``timeout``/``retries``, every other key kept verbatim."""
 
     timeout: Duration = DEFAULT_NODE_TIMEOUT
     retries: int = Field(default=0, ge=0, le=100)
-
-    @property
-    def timeout_seconds(self) -> float:
-        return duration_seconds(self.timeout)
 
     def as_mapping(self) -> dict[str, Any]:
         """The config block as written (what nodes see as ``ctx.config``): a fresh copy each call.
@@ -145,10 +133,6 @@ class WorkflowConfig(SpecModel):
         if not all(_is_plain_json(value) for value in written.values()):
             return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
         return copy.deepcopy(written)
-
-    @property
-    def unknown_keys(self) -> list[str]:
-        return []  # extras are the point of this block
 
 
 def _is_plain_json(value: Any) -> bool:
@@ -236,7 +220,7 @@ class RuntimeSpec(SpecModel):
 # --- the workflow ---------------------------------------------------------------------------
 
 
-class Workflow(SpecModel):
+class Workflow(WorkflowBehaviour, SpecModel):
     """A parsed, validated workflow.yaml."""
 
     name: WorkflowName
@@ -261,10 +245,3 @@ class Workflow(SpecModel):
                 {"value": value},
             )
         return value
-
-    @property
-    def edge_pairs(self) -> list[tuple[str, str]]:
-        return [(edge.from_, edge.to) for edge in self.edges]
-
-    def triggers_of(self, kind: str) -> list[ManualTrigger | CronTrigger | QueueTrigger | WebhookTrigger]:
-        return [trigger for trigger in self.triggers if trigger.type == kind]

@@ -7,9 +7,11 @@ tested and diffed without running anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from tentacular.spec._model import Workflow
+if TYPE_CHECKING:
+    from tentacular.spec._model import Workflow
+
 
 DEFAULT_ENV_ALLOW: tuple[str, ...] = (
     "HOME",

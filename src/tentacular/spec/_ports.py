@@ -3,39 +3,28 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-Transport = Literal["TCP", "UDP", "SCTP"]
-
-DEFAULT_PORTS: dict[str, int] = {
-    "https": 443,
-    "http": 80,
-    "postgresql": 5432,
-    "nats": 4222,
-    "blob": 443,
-}
-
-KNOWN_PROTOCOLS: tuple[str, ...] = ("https", "http", "postgresql", "nats", "blob")
+from tentacular.spec._behaviour import PortSpecBehaviour
+from tentacular.spec._values import DEFAULT_PORTS as DEFAULT_PORTS
+from tentacular.spec._values import KNOWN_PROTOCOLS as KNOWN_PROTOCOLS
+from tentacular.spec._values import Transport as Transport
+from tentacular.spec._values import default_port as default_port
 
 _PORT_SPEC = re.compile(r"^\s*(\d{1,5})\s*(?:/\s*([A-Za-z]+)\s*)?$")
 
 
-class PortSpec(BaseModel):
+class PortSpec(BaseModel, PortSpecBehaviour):
     """A port with its transport, written ``"443/TCP"``, ``"53/UDP"``, ``443`` or ``{port, protocol}``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     port: int
     protocol: Transport = "TCP"
 
-    def __str__(self) -> str:
-        return f"{self.port}/{self.protocol}"
-
-
-def default_port(protocol: str) -> int | None:
-    return DEFAULT_PORTS.get(protocol)
+    __str__ = PortSpecBehaviour.__str__  # BaseModel's own __str__ would win over the mixin's
 
 
 def parse_port_spec(value: Any) -> PortSpec:

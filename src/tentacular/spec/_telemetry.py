@@ -9,52 +9,21 @@ engine's exporter thread reach it.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from tentacular.spec._fields import HOSTNAME_RE, DnsLabel, SpecModel
+from tentacular.spec._behaviour import TelemetrySpecBehaviour
+from tentacular.spec._fields import DnsLabel, SpecModel
+from tentacular.spec._values import OTLP_HTTP_PORT as OTLP_HTTP_PORT
+from tentacular.spec._values import Endpoint as Endpoint
+from tentacular.spec._values import parse_endpoint as parse_endpoint
 
-OTLP_HTTP_PORT = 4318
-_HOST_RE = re.compile(HOSTNAME_RE)
 AttributeValue = str | int | float | bool
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """An OTLP/HTTP collector address, split for egress rules and guard grants."""
-
-    url: str
-    scheme: str
-    host: str
-    port: int
-
-
-def parse_endpoint(url: str) -> Endpoint:
-    """``http(s)://host[:port][/path]``; raises ValueError with a reader-facing message."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"not a URL ({exc})") from None
-    if parts.scheme not in ("http", "https"):
-        raise ValueError("must start with http:// or https://")
-    host = parts.hostname or ""
-    if not host:
-        raise ValueError("names no host")
-    if parts.username or parts.password:
-        raise ValueError("must not carry credentials (use OTEL_EXPORTER_OTLP_HEADERS from a secret)")
-    if not _HOST_RE.match(host) and ":" not in host:
-        raise ValueError(f"host {host!r} is not a valid hostname")
-    default = 443 if parts.scheme == "https" else OTLP_HTTP_PORT
-    return Endpoint(url=url.rstrip("/"), scheme=parts.scheme, host=host, port=port or default)
-
-
-class TelemetrySpec(SpecModel):
+class TelemetrySpec(TelemetrySpecBehaviour, SpecModel):
     """Where the engine exports traces and metrics; nothing is exported unless ``exporter: otlp``."""
 
     exporter: Literal["otlp", "none"] = "none"
@@ -77,10 +46,6 @@ class TelemetrySpec(SpecModel):
                 {"value": value, "reason": str(exc)},
             ) from None
         return value
-
-    @property
-    def parsed_endpoint(self) -> Endpoint | None:
-        return parse_endpoint(self.endpoint) if self.endpoint else None
 
 
 class ScraperSpec(SpecModel):

@@ -8,27 +8,28 @@ field; rules that relate fields to each other or to files on disk live in
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from tentacular.spec._behaviour import QueueTriggerBehaviour, WebhookTriggerBehaviour
 from tentacular.spec._fields import (
     SECRET_REF_RE,
     CronSchedule,
     Duration,
     Identifier,
     SpecModel,
-    duration_seconds,
 )
+from tentacular.spec._values import RATE_LIMIT_RE as RATE_LIMIT_RE
+from tentacular.spec._values import RateLimit as RateLimit
+from tentacular.spec._values import parse_rate_limit as parse_rate_limit
 
 WEBHOOK_PROVIDERS: tuple[str, ...] = ("github", "generic")
 DEFAULT_MAX_CONCURRENCY = 4
 DEFAULT_MAX_DELIVER = 5
 DEFAULT_MAX_PAYLOAD = 1024 * 1024
 MAX_CONCURRENCY_LIMIT = 1024
-RATE_LIMIT_RE = r"^([1-9][0-9]*)/([0-9]*)(ms|s|m|h)$"
 # NATS names of streams and consumers: no whitespace, no subject separators or wildcards, no path chars.
 NATS_NAME_RE = r"^[A-Za-z0-9_-]{1,64}$"
 _SUBJECT_MAX = 255
@@ -86,29 +87,6 @@ def _check_nats_name(value: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class RateLimit:
-    """A token bucket: ``count`` tokens refilled evenly over ``period`` seconds (burst = count)."""
-
-    count: int
-    period: float
-
-    @property
-    def per_second(self) -> float:
-        return self.count / self.period
-
-
-def parse_rate_limit(value: str) -> RateLimit:
-    match = re.match(RATE_LIMIT_RE, value.replace(" ", ""))
-    if not match:
-        raise ValueError(f"invalid rate limit {value!r}")
-    count, amount, unit = match.groups()
-    period = duration_seconds(f"{amount or 1}{unit}")
-    if period <= 0:
-        raise ValueError(f"invalid rate limit {value!r}: the period is zero")
-    return RateLimit(int(count), period)
-
-
 def _check_rate_limit(value: str) -> str:
     try:
         parse_rate_limit(value)
@@ -153,7 +131,7 @@ class CronTrigger(_TriggerBase):
     schedule: CronSchedule
 
 
-class QueueTrigger(_TriggerBase):
+class QueueTrigger(QueueTriggerBehaviour, _TriggerBase):
     """A NATS subscription; JetStream (durable, at-least-once) when ``jetstream``/``stream``/``durable``."""
 
     type: Literal["queue"]
@@ -170,25 +148,8 @@ class QueueTrigger(_TriggerBase):
     max_payload: int = Field(default=DEFAULT_MAX_PAYLOAD, ge=1, alias="maxPayload")
     schema_file: str | None = Field(default=None, alias="schema", min_length=1)
 
-    @property
-    def uses_jetstream(self) -> bool:
-        return self.jetstream or self.stream is not None or self.durable is not None
 
-    @property
-    def label(self) -> str:
-        """``trigger.name ?? subject`` (INVENTORY §2.2): the ``trigger`` key of the payload."""
-        return self.name or self.subject
-
-    @property
-    def dead_letter_subject(self) -> str:
-        return self.dead_letter or f"{self.subject}.dlq"
-
-    @property
-    def rate(self) -> RateLimit | None:
-        return parse_rate_limit(self.rate_limit) if self.rate_limit else None
-
-
-class WebhookTrigger(_TriggerBase):
+class WebhookTrigger(WebhookTriggerBehaviour, _TriggerBase):
     """``POST /webhook/<provider>``: github (X-Hub-Signature-256) or generic (hmac or bearer)."""
 
     type: Literal["webhook"]
@@ -211,16 +172,3 @@ class WebhookTrigger(_TriggerBase):
                 "webhook_target", "webhook trigger requires path or provider", {"field": "provider"}
             )
         return self
-
-    @property
-    def replay_seconds(self) -> float:
-        return duration_seconds(self.replay_window)
-
-    @property
-    def secret_ref(self) -> str:
-        """Where the signing secret lives (never in workflow.yaml): default ``<provider>.webhook_secret``."""
-        return self.secret or f"{self.provider or 'webhook'}.webhook_secret"
-
-    @property
-    def label(self) -> str:
-        return self.name or self.event or "webhook"
