@@ -12,8 +12,9 @@ import pytest
 from tentacular.deploy._codemap import CONFIGMAP_LIMIT_BYTES, CodeBundle, collect_code, config_key
 from tentacular.deploy._manifests import ManifestOptions, build_manifests
 from tentacular.errors import ManifestError
-from tentacular.spec import LoadedWorkflow, load_workflow, parse_workflow
+from tentacular.spec import LoadedWorkflow, load_deployed, load_workflow, parse_workflow
 from tests.deploy.conftest import FULL_NODE_FILES, FULL_WORKFLOW, write_tree
+from tests.spec.test_records import assert_reads_alike
 
 
 def _by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -149,12 +150,12 @@ def test_the_pod_starts_from_the_compiled_form_of_what_shipped(
     configmap = _by_kind(build_manifests(full_workflow, options), "ConfigMap")
     for key in ("workflow.yaml", "workflow.compiled.json"):
         (tmp_path / key).write_text(configmap["data"][key], encoding="utf-8")
-    in_pod = load_workflow(tmp_path, prevalidated=True)
+    in_pod = load_deployed(tmp_path)
     assert in_pod.source == "compiled"
     assert in_pod.text == configmap["data"]["workflow.yaml"]
     shipped = parse_workflow(configmap["data"]["workflow.yaml"])[0]
     assert shipped is not None
-    assert in_pod.workflow == shipped
+    assert_reads_alike(in_pod.workflow, shipped)
     for key, value in (options.config_overrides or {}).items():
         assert in_pod.workflow.config.as_mapping()[key] == value
     if options.telemetry_overrides:

@@ -19,15 +19,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tentacular.errors import SpecError
-from tentacular.spec import COMPILED_FILE, CompiledFormUnusable, compile_workflow, load_workflow
-from tentacular.spec._compiled import (
-    COMPILED_FORMAT,
-    MAX_COMPILED_BYTES,
-    MODEL_FINGERPRINT,
-    model_fingerprint,
+from tentacular.spec import (
+    COMPILED_FILE,
+    CompiledFormUnusable,
+    compile_workflow,
+    load_deployed,
+    load_workflow,
 )
+from tentacular.spec._compiled import MODEL_FINGERPRINT, model_fingerprint
 from tentacular.spec._model import WorkflowConfig
+from tentacular.spec._records import COMPILED_FORMAT, MAX_COMPILED_BYTES
 from tests.conftest import EXAMPLES, REPO_ROOT, WorkflowFactory
+from tests.spec.test_records import assert_reads_alike
 
 WORKFLOWS = sorted([*EXAMPLES.iterdir(), *(REPO_ROOT / "benchmarks" / "workflows").iterdir()])
 
@@ -47,19 +50,13 @@ def _rewrite(directory: Path, edit: Any) -> None:
 
 
 @pytest.mark.parametrize("directory", WORKFLOWS, ids=lambda d: d.name)
-def test_every_shipped_workflow_round_trips(directory: Path) -> None:
+def test_compiling_is_deterministic_and_keeps_what_was_written(directory: Path) -> None:
     loaded = load_workflow(directory)
     compiled = compile_workflow(loaded.workflow, loaded.text)
-    from tentacular.spec._compiled import load_compiled
-
-    rebuilt = load_compiled(compiled.encode(), loaded.text)
-    assert rebuilt == loaded.workflow
-    assert rebuilt.config.as_mapping() == loaded.workflow.config.as_mapping()
-    assert rebuilt.triggers == loaded.workflow.triggers
-    assert compile_workflow(rebuilt, loaded.text) == compiled  # fields set and extras survive, nested too
-    # Order as written too (nodes, config keys): nodes see ctx.config and outputs in this order.
-    as_dumped = json.dumps(loaded.workflow.model_dump(mode="json"))
-    assert json.dumps(rebuilt.model_dump(mode="json")) == as_dumped
+    assert compile_workflow(load_workflow(directory).workflow, loaded.text) == compiled
+    document = json.loads(compiled)
+    assert document["configMapping"] == loaded.workflow.config.as_mapping()
+    assert list(document["workflow"]["v"]["nodes"]["$d"]) == list(loaded.workflow.nodes)
 
 
 def test_mappings_keep_the_order_they_were_written_in(make_workflow: WorkflowFactory) -> None:
@@ -70,7 +67,7 @@ def test_mappings_keep_the_order_they_were_written_in(make_workflow: WorkflowFac
         "config: {zz: 1, aa: {y: 1, b: 2}, retries: 0, mm: 3}\n"
     )
     directory = _deploy_compiled(make_workflow(text))
-    loaded = load_workflow(directory, prevalidated=True)
+    loaded = load_deployed(directory)
     assert loaded.source == "compiled"
     assert list(loaded.workflow.nodes) == ["zeta", "alpha"]
     assert json.dumps(loaded.workflow.config.as_mapping()) == json.dumps(
@@ -81,15 +78,15 @@ def test_mappings_keep_the_order_they_were_written_in(make_workflow: WorkflowFac
 
 def test_the_engine_start_uses_the_compiled_form(make_workflow: WorkflowFactory) -> None:
     directory = _deploy_compiled(make_workflow())
-    loaded = load_workflow(directory, prevalidated=True)
+    loaded = load_deployed(directory)
     assert loaded.source == "compiled"
-    assert loaded.workflow == load_workflow(directory).workflow
+    assert_reads_alike(loaded.workflow, load_workflow(directory).workflow)
     assert loaded.workflow.config.as_mapping() == {"timeout": "30s", "retries": 1, "channel": "#ops"}
     assert loaded.workflow.contract is not None
     assert loaded.workflow.contract.dependencies["db"].effective_port == 5432
 
 
-def test_without_prevalidated_the_file_is_always_validated(make_workflow: WorkflowFactory) -> None:
+def test_load_workflow_always_validates(make_workflow: WorkflowFactory) -> None:
     directory = _deploy_compiled(make_workflow())
     assert load_workflow(directory).source == "validated"  # tntc validate, deploy, test: never the form
 
@@ -98,7 +95,7 @@ def test_a_workflow_yaml_edited_after_deploy_is_validated_again(make_workflow: W
     directory = _deploy_compiled(make_workflow())
     text = (directory / "workflow.yaml").read_text()
     (directory / "workflow.yaml").write_text(text.replace("'#ops'", "'#alerts'"))
-    loaded = load_workflow(directory, prevalidated=True)
+    loaded = load_deployed(directory)
     assert loaded.source == "validated"
     assert loaded.workflow.config.as_mapping()["channel"] == "#alerts"
     assert loaded.compiled_skipped is not None and "another workflow.yaml" in loaded.compiled_skipped
@@ -108,7 +105,7 @@ def test_an_edit_that_breaks_the_workflow_is_still_an_error(make_workflow: Workf
     directory = _deploy_compiled(make_workflow())
     (directory / "workflow.yaml").write_text("name: Not-Valid\n")
     with pytest.raises(SpecError):
-        load_workflow(directory, prevalidated=True)
+        load_deployed(directory)
 
 
 @pytest.mark.parametrize(
@@ -129,6 +126,8 @@ def test_an_edit_that_breaks_the_workflow_is_still_an_error(make_workflow: Workf
         (lambda d: d["workflow"]["v"].update(config={"$date": 5}), "model"),
         (lambda d: d["workflow"]["v"].update(config={"$b64": "!!"}), "model"),
         (lambda d: d["workflow"].update(set=[{}]), "model"),
+        (lambda d: d.pop("configMapping"), "model"),
+        (lambda d: d.update(configMapping=[]), "workflow"),
         (lambda d: d.update(workflow={"$d": {}}), "workflow"),
         (lambda d: d.clear(), "format"),
     ],
@@ -138,9 +137,8 @@ def test_a_form_this_version_cannot_read_is_skipped(
 ) -> None:
     directory = _deploy_compiled(make_workflow())
     _rewrite(directory, edit)
-    loaded = load_workflow(directory, prevalidated=True)
+    loaded = load_deployed(directory)
     assert loaded.source == "validated"
-    assert loaded.workflow == load_workflow(directory).workflow
     assert loaded.compiled_skipped is not None and reason in loaded.compiled_skipped
 
 
@@ -150,7 +148,7 @@ def test_a_form_this_version_cannot_read_is_skipped(
 def test_odd_files_are_skipped_in_bounded_time(make_workflow: WorkflowFactory, content: bytes) -> None:
     directory = make_workflow()
     (directory / COMPILED_FILE).write_bytes(content)
-    loaded = load_workflow(directory, prevalidated=True)
+    loaded = load_deployed(directory)
     assert loaded.source == "validated"
     assert loaded.compiled_skipped is not None
 
@@ -158,7 +156,7 @@ def test_odd_files_are_skipped_in_bounded_time(make_workflow: WorkflowFactory, c
 def test_a_directory_in_its_place_is_ignored(make_workflow: WorkflowFactory) -> None:
     directory = make_workflow()
     (directory / COMPILED_FILE).mkdir()
-    loaded = load_workflow(directory, prevalidated=True)
+    loaded = load_deployed(directory)
     assert (loaded.source, loaded.compiled_skipped) == ("validated", None)
 
 
@@ -174,7 +172,7 @@ def test_yaml_scalars_json_lacks_round_trip(
     config = loaded.workflow.config.model_extra or {}
     assert config["since"] == datetime.date(2026, 12, 3) and config["blob"] == b"hi"
     directory = _deploy_compiled(directory)
-    rebuilt = load_workflow(directory, prevalidated=True)
+    rebuilt = load_deployed(directory)
     assert rebuilt.source == "compiled"
     assert rebuilt.workflow.config.as_mapping() == loaded.workflow.config.as_mapping()
     assert rebuilt.workflow.config.as_mapping()["since"] == "2026-12-03"

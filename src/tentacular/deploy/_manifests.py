@@ -45,7 +45,7 @@ from tentacular.deploy._webhook_ingress import webhook_route
 from tentacular.errors import ManifestError, TentacularError
 from tentacular.spec import DEFAULT_RUNTIME_CLASS, is_dns_label, is_dns_subdomain
 from tentacular.spec._derive import intended_hosts
-from tentacular.spec._loader import LoadedWorkflow
+from tentacular.spec._loaded import LoadedWorkflow
 
 APPLY_ORDER: tuple[str, ...] = (
     "ServiceAccount",

@@ -1,6 +1,8 @@
 """The pure spec layer: workflow.yaml model, validation, DAG and derived artifacts.
 
-This is the face the layers above use; everything else in the package is private.
+This is the face the layers above use; everything else in the package is private. Every name
+loads its module on first use: a pod's engine starts from the compiled form through
+``load_deployed`` and never imports the pydantic models (issue 19).
 """
 
 from typing import TYPE_CHECKING
@@ -16,45 +18,63 @@ from tentacular.defaults import (
     WORKFLOW_FILE,
     Enforcement,
 )
-from tentacular.spec._compiled import COMPILED_FILE, CompiledFormUnusable, compile_workflow
-from tentacular.spec._dag import Dag
-from tentacular.spec._fields import is_dns_label, is_dns_subdomain
-from tentacular.spec._issues import SpecIssue
-from tentacular.spec._loader import (
-    LoadedWorkflow,
-    WorkflowCheck,
-    check_workflow,
-    load_workflow,
-    parse_workflow,
-    resolve_workflow_file,
-)
-from tentacular.spec._model import (
-    WORKFLOW_NAME_RE,
-    Contract,
-    Dependency,
-    NodeSpec,
-    Workflow,
-    duration_seconds,
-)
-from tentacular.spec._policy import RuntimePolicy, runtime_policy
-from tentacular.spec._triggers import QueueTrigger, RateLimit, WebhookTrigger
 
 if TYPE_CHECKING:
+    from tentacular.spec._compiled import compile_workflow
+    from tentacular.spec._dag import Dag
     from tentacular.spec._denoflags import deno_permission_flags, net_grants
     from tentacular.spec._derive import DerivedArtifacts, derive, secret_inventory
+    from tentacular.spec._issues import SpecIssue
+    from tentacular.spec._loaded import LoadedWorkflow, load_deployed, resolve_workflow_file
+    from tentacular.spec._loader import WorkflowCheck, check_workflow, load_workflow, parse_workflow
+    from tentacular.spec._model import Contract, Dependency, NodeSpec, Workflow
+    from tentacular.spec._policy import RuntimePolicy, runtime_policy
+    from tentacular.spec._records import COMPILED_FILE, CompiledFormUnusable
     from tentacular.spec._scaffold import ScaffoldResult, scaffold_workflow
     from tentacular.spec._schema import workflow_json_schema
+    from tentacular.spec._triggers import QueueTrigger, WebhookTrigger
+    from tentacular.spec._values import (
+        WORKFLOW_NAME_RE,
+        RateLimit,
+        duration_seconds,
+        is_dns_label,
+        is_dns_subdomain,
+    )
     from tentacular.spec._visualize import contract_summary, mermaid_diagram
 
 __getattr__ = lazy_exports(
     __name__,
     {
-        # deploy-side and TypeScript-only: an engine start of a Python workflow imports neither
+        "COMPILED_FILE": "_records",
+        "CompiledFormUnusable": "_records",
+        "compile_workflow": "_compiled",
+        "Dag": "_dag",
         "deno_permission_flags": "_denoflags",
         "net_grants": "_denoflags",
         "DerivedArtifacts": "_derive",
         "derive": "_derive",
         "secret_inventory": "_derive",
+        "is_dns_label": "_values",
+        "is_dns_subdomain": "_values",
+        "SpecIssue": "_issues",
+        "LoadedWorkflow": "_loaded",
+        "load_deployed": "_loaded",
+        "resolve_workflow_file": "_loaded",
+        "WorkflowCheck": "_loader",
+        "check_workflow": "_loader",
+        "load_workflow": "_loader",
+        "parse_workflow": "_loader",
+        "WORKFLOW_NAME_RE": "_values",
+        "Contract": "_model",
+        "Dependency": "_model",
+        "NodeSpec": "_model",
+        "Workflow": "_model",
+        "duration_seconds": "_values",
+        "RuntimePolicy": "_policy",
+        "runtime_policy": "_policy",
+        "QueueTrigger": "_triggers",
+        "RateLimit": "_values",
+        "WebhookTrigger": "_triggers",
         "ScaffoldResult": "_scaffold",
         "scaffold_workflow": "_scaffold",
         "workflow_json_schema": "_schema",
@@ -97,6 +117,7 @@ __all__ = [
     "duration_seconds",
     "is_dns_label",
     "is_dns_subdomain",
+    "load_deployed",
     "load_workflow",
     "mermaid_diagram",
     "net_grants",

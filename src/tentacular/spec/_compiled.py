@@ -2,10 +2,9 @@
 
 ``tntc deploy`` validates workflow.yaml, then writes ``workflow.compiled.json`` beside it in the
 code ConfigMap: the validated model, object by object, with the sha256 of the workflow.yaml text
-it came from. The engine rebuilds the model from it with ``model_construct`` (no YAML parser, no
-validator built, issue 19 Build 5) and falls back to full validation when anything does not match:
-another workflow.yaml (edited after deploy), another format, a class or field this version does
-not know.
+it came from. The engine reads it into plain records (``_records``: no pydantic, no YAML parser,
+issue 19 Build 5) and falls back to full validation when anything does not match: another
+workflow.yaml (edited after deploy), another format, a class or field this version does not know.
 
 The form is trusted exactly as far as the ConfigMap is: whoever can write it can also write a
 workflow.yaml that validates. What it skips is validation, so a hand-written form could hold
@@ -31,21 +30,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from tentacular.spec._model import Workflow
+from tentacular.spec._records import COMPILED_FORMAT, CompiledFormUnusable, source_digest
 
-COMPILED_FILE = "workflow.compiled.json"
-# Bump when a spec model gains, loses or renames a field, or a field changes type; the fingerprint
-# test (tests/spec/test_compiled.py) fails until it is bumped. An engine of another format validates.
-COMPILED_FORMAT = "tentacular.compiled/1"
 MODEL_FINGERPRINT = "7e6b1362e87f436f"  # model_fingerprint() of the models COMPILED_FORMAT describes
-MAX_COMPILED_BYTES = 2 * 1024 * 1024
-
-
-class CompiledFormUnusable(ValueError):
-    """The compiled form cannot stand in for workflow.yaml; the reason says why."""
-
-
-def source_digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def compile_workflow(workflow: Workflow, text: str) -> str:
@@ -54,35 +41,19 @@ def compile_workflow(workflow: Workflow, text: str) -> str:
     Raises ``CompiledFormUnusable`` for a value it cannot encode (the deploy then ships no
     compiled form and the engine validates workflow.yaml at start, as before).
     """
-    document = {"format": COMPILED_FORMAT, "sourceSha256": source_digest(text), "workflow": _encode(workflow)}
+    try:  # ctx.config as the model dumps it (YAML dates become strings, as in a validated load)
+        mapping = workflow.config.as_mapping()
+    except ValueError as exc:  # a value pydantic cannot dump (binary that is not UTF-8)
+        raise CompiledFormUnusable(f"config has no JSON form ({exc})") from None
+    document = {
+        "format": COMPILED_FORMAT,
+        "sourceSha256": source_digest(text),
+        "workflow": _encode(workflow),
+        "configMapping": mapping,
+    }
     # Not sort_keys: mappings keep the order they were written in (nodes, config keys), as a
     # validated load does; equal input still gives equal bytes.
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n"
-
-
-def load_compiled(raw: bytes, text: str) -> Workflow:
-    """The workflow ``raw`` holds, if it was compiled from exactly ``text`` by this format."""
-    if len(raw) > MAX_COMPILED_BYTES:
-        raise CompiledFormUnusable(f"it is {len(raw)} bytes; the limit is {MAX_COMPILED_BYTES}")
-    try:
-        document = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise CompiledFormUnusable(f"it is not JSON ({exc})") from None
-    if not isinstance(document, dict):
-        raise CompiledFormUnusable("it is not a JSON object")
-    if document.get("format") != COMPILED_FORMAT:
-        raise CompiledFormUnusable(
-            f"its format is {document.get('format')!r}, this engine reads {COMPILED_FORMAT}"
-        )
-    if document.get("sourceSha256") != source_digest(text):
-        raise CompiledFormUnusable("it was compiled from another workflow.yaml (edited after deploy?)")
-    try:
-        workflow = _decode(document.get("workflow"), _model_classes())
-    except (AttributeError, KeyError, TypeError, ValueError, RecursionError) as exc:  # any odd shape
-        raise CompiledFormUnusable(f"it does not match this version's model ({exc})") from None
-    if not isinstance(workflow, Workflow):
-        raise CompiledFormUnusable("it does not hold a workflow")
-    return workflow
 
 
 def model_fingerprint() -> str:
@@ -129,9 +100,6 @@ def _encode_model(model: BaseModel) -> dict[str, Any]:
     return encoded
 
 
-# --- decoding -----------------------------------------------------------------------------------
-
-
 def _model_classes() -> dict[str, type[BaseModel]]:
     """Every model the spec defines, by name: the only classes a compiled form may name."""
     return {
@@ -145,51 +113,3 @@ def _subclasses(cls: type[BaseModel]) -> Iterator[type[BaseModel]]:
     for sub in cls.__subclasses__():
         yield sub
         yield from _subclasses(sub)
-
-
-def _decode(value: Any, classes: dict[str, type[BaseModel]]) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list):
-        return [_decode(item, classes) for item in value]
-    if not isinstance(value, dict) or len(value) == 0:
-        raise ValueError(f"unexpected {type(value).__name__}")
-    if "$m" in value:
-        return _decode_model(value, classes)
-    ((tag, payload),) = value.items()
-    if tag == "$d":
-        return {key: _decode(item, classes) for key, item in payload.items()}
-    if tag == "$t":
-        return tuple(_decode(item, classes) for item in payload)
-    if tag == "$datetime":
-        return datetime.datetime.fromisoformat(payload)
-    if tag == "$date":
-        return datetime.date.fromisoformat(payload)
-    if tag == "$b64":
-        return base64.b64decode(payload, validate=True)
-    raise ValueError(f"unknown tag {tag!r}")
-
-
-def _decode_model(value: dict[str, Any], classes: dict[str, type[BaseModel]]) -> BaseModel:
-    cls = classes[value["$m"]]
-    fields: dict[str, Any] = value["v"]
-    if set(fields) != set(cls.model_fields):
-        raise ValueError(
-            f"{cls.__qualname__} has fields {sorted(cls.model_fields)}, the form {sorted(fields)}"
-        )
-    values = {name: _decode(item, classes) for name, item in fields.items()}
-    extra = {key: _decode(item, classes) for key, item in value.get("x", {}).items()}
-    if set(extra) & set(values) or any(key in _aliases(cls) for key in extra):
-        raise ValueError(f"{cls.__qualname__}: an extra key repeats a field")
-    fields_set = set(value["set"])
-    if not fields_set <= set(values) | set(extra):  # pydantic counts extra keys as set
-        raise ValueError(f"{cls.__qualname__}: fields set that it does not have")
-    # model_construct takes field names; it files keys that are no field under model_extra.
-    model = cls.model_construct(_fields_set=fields_set, **values)
-    if extra:  # set directly: as keyword arguments they could be taken for a field's alias
-        object.__setattr__(model, "__pydantic_extra__", extra)
-    return model
-
-
-def _aliases(cls: type[BaseModel]) -> set[str]:
-    return {field.alias for field in cls.model_fields.values() if field.alias}

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from tentacular.defaults import WORKFLOW_FILE
-from tentacular.errors import SpecError, WorkflowNotFoundError
-from tentacular.spec._compiled import COMPILED_FILE, MAX_COMPILED_BYTES, CompiledFormUnusable, load_compiled
+from tentacular.errors import SpecError
 from tentacular.spec._issues import SpecIssue
+from tentacular.spec._loaded import LoadedWorkflow, resolve_workflow_file
 from tentacular.spec._model import TRIGGER_TYPES, Dependency, Workflow, WorkflowConfig
 from tentacular.spec._ports import KNOWN_PROTOCOLS
 from tentacular.spec._yamlsource import MAX_DOCUMENT_BYTES, PathKey, YamlDocument, YamlSyntaxError, parse_yaml
@@ -78,37 +78,6 @@ class WorkflowCheck:
         return self.workflow is not None and not self.errors
 
 
-@dataclass(frozen=True)
-class LoadedWorkflow:
-    """A valid workflow together with where it lives on disk."""
-
-    workflow: Workflow
-    file: Path
-    text: str
-    warnings: tuple[SpecIssue, ...] = ()
-    # "compiled" when rebuilt from workflow.compiled.json (no validation at this start, no warnings);
-    # compiled_skipped says why a compiled form beside workflow.yaml was not used.
-    source: Literal["validated", "compiled"] = "validated"
-    compiled_skipped: str | None = None
-
-    @property
-    def directory(self) -> Path:
-        return self.file.parent
-
-
-def resolve_workflow_file(path: str | Path = ".") -> Path:
-    """Accept a workflow directory or the workflow.yaml itself."""
-    candidate = Path(path)
-    if candidate.is_dir():
-        candidate = candidate / WORKFLOW_FILE
-    if not candidate.is_file():
-        raise WorkflowNotFoundError(
-            f"no {WORKFLOW_FILE} found at {candidate}",
-            hint="pass a workflow directory, or create one with: tntc init <name>",
-        )
-    return candidate.resolve()
-
-
 def check_workflow(path: str | Path = ".", *, compile_nodes: bool = False) -> WorkflowCheck:
     """Read and check a workflow; never raises for problems inside the file.
 
@@ -143,21 +112,8 @@ def check_workflow(path: str | Path = ".", *, compile_nodes: bool = False) -> Wo
     return WorkflowCheck(file=file, workflow=workflow, issues=issues, text=text)
 
 
-def load_workflow(path: str | Path = ".", *, prevalidated: bool = False) -> LoadedWorkflow:
-    """Load a workflow or raise SpecError listing every problem.
-
-    ``prevalidated`` (the engine's start): when ``tntc deploy`` left a compiled form of this very
-    workflow.yaml beside it, rebuild the model from that instead of parsing and validating again.
-    """
-    skipped: str | None = None
-    if prevalidated:
-        file = resolve_workflow_file(path)
-        compiled = file.with_name(COMPILED_FILE)
-        if compiled.is_file():
-            try:
-                return _load_compiled(file, compiled)
-            except CompiledFormUnusable as exc:
-                skipped = f"{COMPILED_FILE} not used: {exc}"
+def load_workflow(path: str | Path = ".") -> LoadedWorkflow:
+    """Load a workflow or raise SpecError listing every problem."""
     check = check_workflow(path)
     if check.workflow is None or check.errors:
         count = len(check.errors)
@@ -166,21 +122,7 @@ def load_workflow(path: str | Path = ".", *, prevalidated: bool = False) -> Load
             check.issues,
             hint=f"run: tntc validate {check.directory}",
         )
-    return LoadedWorkflow(
-        check.workflow, check.file, check.text, tuple(check.warnings), compiled_skipped=skipped
-    )
-
-
-def _load_compiled(file: Path, compiled: Path) -> LoadedWorkflow:
-    try:
-        if file.stat().st_size > MAX_DOCUMENT_BYTES:
-            raise CompiledFormUnusable("workflow.yaml is over its size limit")
-        text = file.read_text(encoding="utf-8")
-        with compiled.open("rb") as stream:  # bounded: a huge file is refused, not read whole
-            raw = stream.read(MAX_COMPILED_READ)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CompiledFormUnusable(f"cannot read it ({exc})") from None
-    return LoadedWorkflow(load_compiled(raw, text), file, text, source="compiled")
+    return LoadedWorkflow(check.workflow, check.file, check.text, tuple(check.warnings))
 
 
 def _close_matches(word: str, candidates: Sequence[str], *, n: int, cutoff: float = 0.6) -> list[str]:
@@ -189,7 +131,6 @@ def _close_matches(word: str, candidates: Sequence[str], *, n: int, cutoff: floa
     return difflib.get_close_matches(word, candidates, n=n, cutoff=cutoff)
 
 
-MAX_COMPILED_READ = MAX_COMPILED_BYTES + 1  # one byte more than allowed tells a too-large file
 MAX_NODES = 1000
 MAX_EDGES = 5000
 
