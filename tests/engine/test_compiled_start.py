@@ -28,5 +28,5 @@ def test_a_hand_made_form_cannot_load_code_from_outside_nodes(
     (flow / COMPILED_FILE).write_text(json.dumps(document))  # the sha256 still matches workflow.yaml
     log = CapturedLog()
     with pytest.raises(NodeLoadError, match="resolves outside the nodes/ directory"):
-        boot(flow, log=LogSink(stream=log), cluster_secrets=None)
+        boot(flow, log=LogSink(stream=log), cluster_secrets=None, deployed=True)
     assert "Workflow loaded from its compiled form" in log.text

@@ -498,7 +498,7 @@ def test_a_deployed_mixed_workflow_runs_from_its_compiled_form(
     secrets.write_text("local:\n  token: tok-s3cr3t\n", encoding="utf-8")
     log = Lines()
     engine, prepared = boot(
-        flow, secrets_path=secrets, cluster_secrets=None, log=LogSink(stream=log, fmt="text")
+        flow, secrets_path=secrets, cluster_secrets=None, log=LogSink(stream=log, fmt="text"), deployed=True
     )
     assert prepared.loaded.source == "compiled"
     result = asyncio.run(engine.run({"n": 5}))

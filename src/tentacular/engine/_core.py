@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tentacular.engine._context import Context, EngineServices
 from tentacular.engine._executor import (
@@ -28,7 +28,10 @@ from tentacular.engine._executor import (
 from tentacular.engine._logs import LogSink
 from tentacular.engine._runtime import NodeFunction, load_nodes
 from tentacular.engine._survival import watch_loop
-from tentacular.spec import Dag, LoadedWorkflow, Workflow, load_workflow
+from tentacular.spec import Dag, LoadedWorkflow
+
+if TYPE_CHECKING:
+    from tentacular.spec import Workflow
 
 _ids = random.Random(os.urandom(16))
 os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(16)))  # workers must not share ids
@@ -222,6 +225,8 @@ class WorkflowEngine:
         anything is broken (F-094).
         """
         current = self._revision
+        from tentacular.spec import load_workflow  # hot reload validates the edited file
+
         loaded = load_workflow(current.file)
         dag = compile_dag(loaded.workflow)
         services = current.services.with_contract(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tentacular.engine._executor import ExecutionResult
 from tentacular.engine._guard import guard_for
@@ -20,7 +20,9 @@ from tentacular.engine._service import log_banner, serve
 from tentacular.engine._startup import boot
 from tentacular.errors import RunTimeoutError
 from tentacular.events import Event, EventSink, ignore_events
-from tentacular.spec import Workflow
+
+if TYPE_CHECKING:
+    from tentacular.spec import Workflow
 
 DEV_GRACE_PERIOD = 0.5  # sandbox: Ctrl-C ends tntc dev within a second, even with a run in flight
 

@@ -196,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             listen=(args.host, args.port),
             log=log,
             reuse_port=workers > 1,
+            # the server as a pod runs it reads the compiled form; --watch (tntc dev) always validates
+            deployed=not args.watch,
         )
     except TentacularError as exc:
         return fail(exc)

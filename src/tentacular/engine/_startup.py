@@ -27,7 +27,7 @@ from tentacular.engine._secret_sources import resolve_references
 from tentacular.engine._secrets import CLUSTER_SECRETS_DIR, Secrets, resolve_secrets
 from tentacular.engine._telemetry import Observability
 from tentacular.errors import SpecError, TentacularError
-from tentacular.spec import Dag, LoadedWorkflow, load_workflow
+from tentacular.spec import Dag, LoadedWorkflow, load_deployed
 
 
 @dataclass
@@ -59,9 +59,19 @@ def prepare(
     secret_resolver: SecretResolver | None = None,
     telemetry: Observability | None = None,
     reuse_port: bool = False,
+    deployed: bool = False,
 ) -> PreparedEngine:
-    """Steps 1-3; with ``reuse_port`` the socket is bound for ``--workers`` (see ``bind_listener``)."""
-    loaded = load_workflow(workflow, prevalidated=True)
+    """Steps 1-3; with ``reuse_port`` the socket is bound for ``--workers`` (see ``bind_listener``).
+
+    ``deployed`` (the engine's server): read the workflow from the compiled form ``tntc deploy``
+    ships beside workflow.yaml when it matches (``spec.load_deployed``); otherwise validate.
+    """
+    if deployed:
+        loaded = load_deployed(workflow)
+    else:
+        from tentacular.spec import load_workflow
+
+        loaded = load_workflow(workflow)
     try:
         dag = compile_dag(loaded.workflow)
     except ValueError as exc:  # validation already rejects cycles; this is a second line
@@ -153,6 +163,7 @@ def boot(
     sleep: Sleep | None = None,
     secret_resolver: SecretResolver | None = None,
     telemetry: Observability | None = None,
+    deployed: bool = False,
 ) -> tuple[WorkflowEngine, PreparedEngine]:
     """Steps 1-5. ``install_guard`` is where the D4 runtime permission guard plugs in."""
     prepared = prepare(
@@ -163,6 +174,7 @@ def boot(
         log=log,
         secret_resolver=secret_resolver,
         telemetry=telemetry,
+        deployed=deployed,
     )
     return complete_boot(prepared, install_guard=install_guard, sleep=sleep), prepared
 

@@ -25,7 +25,7 @@ from tentacular.engine._deno.launcher import current_launcher
 from tentacular.engine._deno.process import WorkerGone
 from tentacular.engine._secrets import CLUSTER_SECRETS_DIR
 from tentacular.errors import NodeLoadError, TentacularError
-from tentacular.spec import RuntimePolicy, deno_permission_flags, load_workflow, runtime_policy
+from tentacular.spec import RuntimePolicy, deno_permission_flags, load_deployed, runtime_policy
 
 ASSETS = Path(__file__).resolve().parent
 WORKER_SCRIPT = ASSETS / "worker.ts"
@@ -102,7 +102,7 @@ def worker_argv(deno: str, workflow_dir: Path, policy: RuntimePolicy) -> list[st
 
 
 def policy_for(workflow_dir: Path) -> RuntimePolicy:
-    workflow = load_workflow(workflow_dir / WORKFLOW_FILE, prevalidated=True).workflow
+    workflow = load_deployed(workflow_dir / WORKFLOW_FILE).workflow
     return runtime_policy(workflow, workflow_dir=str(workflow_dir), secrets_dirs=(str(CLUSTER_SECRETS_DIR),))
 
 

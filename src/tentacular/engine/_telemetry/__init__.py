@@ -23,7 +23,7 @@ from tentacular.engine._telemetry._run import CURRENT_ATTEMPT, AttemptProbe, Run
 from tentacular.engine._telemetry._settings import TelemetrySettings, resolve_settings
 from tentacular.engine._telemetry._usage import RunUsage, UsageRecord, usage_record
 from tentacular.spec._policy import HostGrant
-from tentacular.spec._telemetry import parse_endpoint
+from tentacular.spec._values import parse_endpoint
 
 if TYPE_CHECKING:
     from tentacular.engine._telemetry._spans import SpanRecord, Tracing

@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tentacular.errors import TelemetryConfigError
-from tentacular.spec._telemetry import TelemetrySpec, parse_endpoint
+from tentacular.spec._values import parse_endpoint
+
+if TYPE_CHECKING:
+    from tentacular.spec._telemetry import TelemetrySpec
 
 DEFAULT_EXPORT_TIMEOUT = 5.0
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tentacular.spec import Workflow
-
 if TYPE_CHECKING:
     from tentacular.engine._triggers._host import TriggerHost
+    from tentacular.spec import Workflow
 
 
 def wants_triggers(workflow: Workflow, *, cron: bool = False) -> bool:

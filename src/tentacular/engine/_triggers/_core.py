@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tentacular.engine._telemetry import carrier_from_headers
 from tentacular.engine._triggers._counters import TriggerCounters
 from tentacular.engine._triggers._limits import ConcurrencyGate, TokenBucket
 from tentacular.engine._triggers._payload import PayloadRejected, SchemaCheck, message_payload
 from tentacular.engine._triggers._runner import TriggerRunner, first_error, rejection_bytes, result_bytes
-from tentacular.spec import QueueTrigger
+
+if TYPE_CHECKING:
+    from tentacular.spec import QueueTrigger
 
 PENDING_MSGS = 1024
 PENDING_BYTES = 16 * 1024 * 1024

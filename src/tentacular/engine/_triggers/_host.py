@@ -20,11 +20,11 @@ from tentacular.engine._triggers._payload import SchemaCheck
 from tentacular.engine._triggers._runner import TriggerRunner
 from tentacular.engine._triggers._settings import nats_settings
 from tentacular.engine._triggers._webhooks import WebhookRoute
-from tentacular.spec import QueueTrigger, WebhookTrigger, Workflow
 from tentacular.spec._nats import needs_nats
 
 if TYPE_CHECKING:
     from tentacular.engine._server import EngineApp, Receive, Scope, Send, Telemetry
+    from tentacular.spec import QueueTrigger, WebhookTrigger, Workflow
 
 Source = CoreQueueSource | JetStreamSource
 TRIGGER_OUTCOMES = (
@@ -65,12 +65,12 @@ class TriggerHost:
             schema_file = getattr(trigger, "schema_file", None)
             if schema_file:
                 schemas[index] = SchemaCheck(revision.directory / schema_file)
-            if isinstance(trigger, QueueTrigger):
+            if trigger.type == "queue":
                 self.sources.append(self._source(trigger, workflow, revision.timeout, schemas.get(index)))
         webhooks: list[WebhookTrigger] = []
         webhook_schemas: dict[int, SchemaCheck] = {}
         for index, trigger in enumerate(workflow.triggers):
-            if isinstance(trigger, WebhookTrigger) and trigger.provider:
+            if trigger.type == "webhook" and trigger.provider:
                 if index in schemas:
                     webhook_schemas[len(webhooks)] = schemas[index]
                 webhooks.append(trigger)

@@ -19,14 +19,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tentacular.engine._telemetry import carrier_from_headers
 from tentacular.engine._triggers._counters import TriggerCounters
 from tentacular.engine._triggers._limits import ConcurrencyGate, TokenBucket
 from tentacular.engine._triggers._payload import PayloadRejected, SchemaCheck, message_payload
 from tentacular.engine._triggers._runner import TriggerRunner, first_error
-from tentacular.spec import QueueTrigger
+
+if TYPE_CHECKING:
+    from tentacular.spec import QueueTrigger
 
 FETCH_WAIT = 1.0  # seconds a pull waits for messages before the loop checks its stop flag again
 MAX_HEADER = 2048

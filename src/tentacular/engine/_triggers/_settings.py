@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tentacular.errors import TriggerConfigError
-from tentacular.spec import Workflow
 from tentacular.spec._nats import NatsEndpoint, NatsUrlError, needs_nats
 from tentacular.spec._nats import nats_endpoint as find_endpoint
 from tentacular.spec._policy import HostGrant
+
+if TYPE_CHECKING:
+    from tentacular.spec import Workflow
 
 NATS_SECRET = "nats"
 

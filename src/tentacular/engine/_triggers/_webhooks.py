@@ -25,13 +25,15 @@ import os
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tentacular.engine._telemetry import carrier_from_headers
 from tentacular.engine._triggers._counters import TriggerCounters
 from tentacular.engine._triggers._payload import SOURCE_HEADER, PayloadRejected, SchemaCheck
 from tentacular.engine._triggers._runner import TriggerRunner, first_error
-from tentacular.spec import WebhookTrigger
+
+if TYPE_CHECKING:
+    from tentacular.spec import WebhookTrigger
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 DEFAULT_HMAC_HEADER = "x-signature-256"
