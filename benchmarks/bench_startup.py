@@ -29,7 +29,7 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("asyncio, json (the stdlib floor of any asyncio server)", "import asyncio, json"),
     ("pydantic (BaseModel)", "from pydantic import BaseModel"),
     ("PyYAML (C loader)", "import yaml"),
-    ("spec layer (tentacular.spec: model classes, validators deferred)", "import tentacular.spec"),
+    ("spec models (tentacular.spec._model: classes, validators deferred)", "import tentacular.spec._model"),
     ("engine start-up import set (engine._startup)", "import tentacular.engine._startup"),
     (
         "workflow loaded and validated (load_workflow)",
@@ -46,7 +46,11 @@ STAGES: tuple[tuple[str, str], ...] = (
 
 
 # One boot, as a pod runs it (the compiled form beside workflow.yaml) and from workflow.yaml alone.
-BOOT = "import os, sys\nimport tentacular.engine._startup\n" + STAGES[-1][1]
+BOOT = (
+    "import os, sys\nimport tentacular.engine._startup\n"
+    + STAGES[-1][1].removesuffix(")")
+    + ", deployed=True)"  # as the engine's server starts: the compiled form when it is there
+)
 
 
 def _script(stage: int) -> str:
