@@ -23,34 +23,31 @@ from benchmarks._deployed import deployed_copy
 
 TRIVIAL3 = Path(__file__).resolve().parent / "workflows" / "trivial3"
 
+_BOOT = (
+    "from tentacular.engine._guard import guard_for\nfrom tentacular.engine._logs import LogSink\n"
+    "log = LogSink(stream=open(os.devnull, 'w'))\n"
+    "tentacular.engine._startup.boot(sys.argv[1], log=log, cluster_secrets=None,"
+    " install_guard=guard_for(enabled=True, log=log){deployed})"
+)
+
 # (label, the statements this stage adds to the previous ones)
 STAGES: tuple[tuple[str, str], ...] = (
     ("interpreter (site, no imports)", "pass"),
     ("asyncio, json (the stdlib floor of any asyncio server)", "import asyncio, json"),
     ("pydantic (BaseModel)", "from pydantic import BaseModel"),
     ("PyYAML (C loader)", "import yaml"),
-    ("spec models (tentacular.spec._model: classes, validators deferred)", "import tentacular.spec._model"),
+    ("spec models (tentacular.spec._model: classes and validators built)", "import tentacular.spec._model"),
     ("engine start-up import set (engine._startup)", "import tentacular.engine._startup"),
     (
         "workflow loaded and validated (load_workflow)",
         "from tentacular.spec import load_workflow\nload_workflow(sys.argv[1])",
     ),
-    (
-        "engine booted, guard on (boot)",
-        "from tentacular.engine._guard import guard_for\nfrom tentacular.engine._logs import LogSink\n"
-        "log = LogSink(stream=open(os.devnull, 'w'))\n"
-        "tentacular.engine._startup.boot(sys.argv[1], log=log, cluster_secrets=None,"
-        " install_guard=guard_for(enabled=True, log=log))",
-    ),
+    ("engine booted, guard on (boot)", _BOOT.format(deployed="")),
 )
 
-
-# One boot, as a pod runs it (the compiled form beside workflow.yaml) and from workflow.yaml alone.
-BOOT = (
-    "import os, sys\nimport tentacular.engine._startup\n"
-    + STAGES[-1][1].removesuffix(")")
-    + ", deployed=True)"  # as the engine's server starts: the compiled form when it is there
-)
+# One boot, as a pod runs it (the compiled form beside workflow.yaml) and from workflow.yaml alone;
+# deployed=True as the engine's server starts: the compiled form when it is there.
+BOOT = "import os, sys\nimport tentacular.engine._startup\n" + _BOOT.format(deployed=", deployed=True")
 
 
 def _script(stage: int) -> str:

@@ -8,7 +8,7 @@ beside workflow.yaml, compiled from this very text, the workflow is read from it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
@@ -66,8 +66,6 @@ def load_deployed(path: str | Path = ".") -> LoadedWorkflow:
             return _read_compiled(file, compiled)
         except CompiledFormUnusable as exc:
             skipped = f"{COMPILED_FILE} not used: {exc}"
-    from dataclasses import replace
-
     from tentacular.spec._loader import load_workflow
 
     return replace(load_workflow(file), compiled_skipped=skipped)

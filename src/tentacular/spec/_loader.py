@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from pydantic_core import ErrorDetails
 
 from tentacular.defaults import WORKFLOW_FILE
 from tentacular.errors import SpecError
+from tentacular.spec._crossref import cross_check
 from tentacular.spec._issues import SpecIssue
 from tentacular.spec._loaded import LoadedWorkflow, resolve_workflow_file
 from tentacular.spec._model import TRIGGER_TYPES, Dependency, Workflow, WorkflowConfig
@@ -125,12 +127,6 @@ def load_workflow(path: str | Path = ".") -> LoadedWorkflow:
     return LoadedWorkflow(check.workflow, check.file, check.text, tuple(check.warnings))
 
 
-def _close_matches(word: str, candidates: Sequence[str], *, n: int, cutoff: float = 0.6) -> list[str]:
-    import difflib  # for "did you mean" hints only: a compiled start never needs it
-
-    return difflib.get_close_matches(word, candidates, n=n, cutoff=cutoff)
-
-
 MAX_NODES = 1000
 MAX_EDGES = 5000
 
@@ -191,8 +187,6 @@ def parse_workflow(
         issues.extend(_translate(error, document, file) for error in exc.errors())
     except (RecursionError, OverflowError, ValueError) as exc:  # pathological input
         issues.append(SpecIssue(file=file, path="", message=f"unusable workflow: {exc}"))
-    from tentacular.spec._crossref import cross_check  # validation only: a compiled start skips it
-
     for finding in cross_check(document.data, directory):
         mark = document.mark_for(finding.path, key=finding.on_key)
         issues.append(
@@ -292,7 +286,7 @@ def _missing_hint(field_name: str, document: YamlDocument, parent: Sequence[Path
         container = container[part]
     hint = f"add `{field_name}`"
     if isinstance(container, dict):
-        close = _close_matches(field_name, [str(k) for k in container], n=1)
+        close = difflib.get_close_matches(field_name, [str(k) for k in container], n=1)
         if close:
             hint += f' (found "{close[0]}" — a typo?)'
     return hint
@@ -314,7 +308,7 @@ def _model_warnings(workflow: Workflow, document: YamlDocument, file: str) -> It
         known = sorted({info.alias or name for name, info in type(model).model_fields.items()})
         for key in getattr(model, "unknown_keys", []):
             mark = document.mark_for((*path, key), key=True)
-            close = _close_matches(key, known, n=1)
+            close = difflib.get_close_matches(key, known, n=1)
             yield SpecIssue(
                 file=file,
                 path=format_path((*path, key)),
@@ -336,7 +330,7 @@ def _config_typos(
     """``config`` is open (every other key reaches the nodes), but ``timout`` is a typo, not data."""
     typed = [info.alias or name for name, info in type(config).model_fields.items()]
     for key in config.model_extra or {}:
-        close = _close_matches(str(key).lower(), typed, n=1, cutoff=0.75)
+        close = difflib.get_close_matches(str(key).lower(), typed, n=1, cutoff=0.75)
         if not close:
             continue
         mark = document.mark_for((*path, key), key=True)

@@ -173,10 +173,6 @@ class Record(UnknownKeys):
         return f"{type(self).__name__}({fields})"
 
 
-class ExtensibleRecord(Extensions, Record):
-    __slots__ = ()
-
-
 class WorkflowConfigRecord(WorkflowConfigBehaviour, Record):
     __slots__ = ("_mapping",)
     _mapping: dict[str, Any]
@@ -208,7 +204,7 @@ RECORDS: dict[str, type[Record]] = {
     "WebhookTrigger": _record("WebhookTrigger", WebhookTriggerBehaviour),
     "TelemetrySpec": _record("TelemetrySpec", TelemetrySpecBehaviour),
     "PortSpec": PortSpecRecord,
-    "ExtensibleModel": ExtensibleRecord,
+    "ExtensibleModel": _record("ExtensibleModel", Extensions),
 }
 # Every other model: fields only.
 RECORDS.update({name: _record(name) for name in FIELDS if name not in RECORDS})
@@ -280,8 +276,8 @@ def _decode_record(value: dict[str, Any]) -> Record:
     fields = {field: _decode(item) for field, item in encoded.items()}
     extra = {key: _decode(item) for key, item in value.get("x", {}).items()}
     if set(extra) & set(fields):
-        raise ValueError(f"{cls.__name__}: an extra key repeats a field")
+        raise ValueError(f"{name}: an extra key repeats a field")
     fields_set = set(value["set"])
     if not fields_set <= set(fields) | set(extra):  # pydantic counts extra keys as set
-        raise ValueError(f"{cls.__name__}: fields set that it does not have")
+        raise ValueError(f"{name}: fields set that it does not have")
     return cls(fields, extra, fields_set)
