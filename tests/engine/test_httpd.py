@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import signal
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
-from tentacular.engine._httpd import HttpServer
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tentacular.engine._httpd import HttpServer, http_date
 
 Scope = dict[str, Any]
 
@@ -250,3 +254,9 @@ async def test_a_second_signal_ends_the_grace_period_at_once() -> None:
         server.handle_exit(signal.SIGTERM, None)
         server.handle_exit(signal.SIGINT, None)
         assert await asyncio.wait_for(stuck, 5) == b""
+
+
+@given(st.floats(min_value=0, max_value=253402300799, allow_nan=False))
+def test_the_date_header_is_the_imf_fixdate_email_utils_writes(seconds: float) -> None:
+    """The server formats ``date`` itself (the email package is not imported at a pod's start)."""
+    assert http_date(seconds) == email.utils.formatdate(seconds, usegmt=True).encode()

@@ -14,7 +14,6 @@ every key back to its path with ``items``.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import re
 from collections.abc import Iterator, Mapping
@@ -143,7 +142,7 @@ def effective_workflow(loaded: LoadedWorkflow, shipped: str) -> LoadedWorkflow:
     """``loaded`` as the pod will see it: the shipped (overridden) workflow.yaml, parsed."""
     workflow, _issues = parse_workflow(shipped)
     assert workflow is not None  # shipped_workflow_text validated it
-    return dataclasses.replace(loaded, workflow=workflow, text=shipped)
+    return loaded._replace(workflow=workflow, text=shipped)
 
 
 def compiled_form(loaded: LoadedWorkflow, shipped: str) -> str | None:

@@ -12,7 +12,6 @@ import os
 import random
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,21 +45,32 @@ def compile_dag(workflow: Workflow) -> Dag:
     return Dag.build(workflow.nodes, workflow.edge_pairs)
 
 
-@dataclass(frozen=True)
 class Revision:
-    """Everything one version of a workflow needs to run; immutable once built."""
+    """Everything one version of a workflow needs to run; built once, never changed (a reload
+    builds a new one). A plain class, not a dataclass: built at every pod start, where a frozen
+    dataclass costs ~0.6 ms of generated-code compilation (issue 19, docs/engine.md)."""
 
-    workflow: Workflow
-    file: Path
-    dag: Dag
-    nodes: Mapping[str, NodeFunction]
-    services: EngineServices
-    timeout: float
-    retries: int
-    nodes_dir: Path = field(init=False)
+    __slots__ = ("dag", "file", "nodes", "nodes_dir", "retries", "services", "timeout", "workflow")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "nodes_dir", (self.file.parent / "nodes").resolve())
+    def __init__(
+        self,
+        *,
+        workflow: Workflow,
+        file: Path,
+        dag: Dag,
+        nodes: Mapping[str, NodeFunction],
+        services: EngineServices,
+        timeout: float,
+        retries: int,
+    ) -> None:
+        self.workflow = workflow
+        self.file = file
+        self.dag = dag
+        self.nodes = nodes
+        self.services = services
+        self.timeout = timeout
+        self.retries = retries
+        self.nodes_dir = (file.parent / "nodes").resolve()
 
     @property
     def directory(self) -> Path:

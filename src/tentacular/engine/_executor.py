@@ -16,7 +16,6 @@ import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from types import CoroutineType
 from typing import Any, Protocol
 
@@ -91,18 +90,48 @@ def _ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-@dataclass(slots=True)
 class ExecutionResult:
-    """The outcome of one run; ``to_dict()`` is the original wire shape plus ``cancelled``."""
+    """The outcome of one run; ``to_dict()`` is the original wire shape plus ``cancelled``.
 
-    outputs: dict[str, Any]
-    errors: dict[str, str]
-    cancelled: list[str]
-    started_at: float
-    completed_at: float
-    node_timings: dict[str, tuple[float, float]] = field(default_factory=dict)
-    redactor: Redactor | None = field(default=None, repr=False)
-    usage: dict[str, Any] | None = None
+    A plain class, not a dataclass: imported at every pod start, where a dataclass costs ~0.35 ms of
+    generated-code compilation (issue 19, docs/engine.md).
+    """
+
+    __slots__ = (
+        "cancelled",
+        "completed_at",
+        "errors",
+        "node_timings",
+        "outputs",
+        "redactor",
+        "started_at",
+        "usage",
+    )
+
+    def __init__(
+        self,
+        *,
+        outputs: dict[str, Any],
+        errors: dict[str, str],
+        cancelled: list[str],
+        started_at: float,
+        completed_at: float,
+        node_timings: dict[str, tuple[float, float]] | None = None,
+        redactor: Redactor | None = None,
+        usage: dict[str, Any] | None = None,
+    ) -> None:
+        self.outputs = outputs
+        self.errors = errors
+        self.cancelled = cancelled
+        self.started_at = started_at
+        self.completed_at = completed_at
+        self.node_timings: dict[str, tuple[float, float]] = {} if node_timings is None else node_timings
+        self.redactor = redactor
+        self.usage = usage
+
+    def __repr__(self) -> str:
+        failed, cancelled = sorted(self.errors), self.cancelled
+        return f"ExecutionResult(success={self.success}, errors={failed}, cancelled={cancelled})"
 
     @property
     def success(self) -> bool:

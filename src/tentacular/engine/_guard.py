@@ -29,8 +29,8 @@ from tentacular.engine import _hardening
 from tentacular.engine._guard_files import FileRules, fd_path, python_read_paths
 from tentacular.engine._guard_network import NetworkRules, listener_grants
 from tentacular.engine._secrets import CLUSTER_SECRETS_DIR
-from tentacular.engine._triggers._settings import nats_grants, preload_signer
 from tentacular.errors import GuardViolation, TentacularError
+from tentacular.spec._behaviour import needs_nats
 from tentacular.spec._policy import HostGrant, RuntimePolicy, runtime_policy
 
 if TYPE_CHECKING:
@@ -378,8 +378,11 @@ def install_for(prepared: PreparedEngine, *, hot_reload: bool = False) -> Runtim
         host, port = prepared.listener.getsockname()[:2]
         extra_hosts = listener_grants(str(host), int(port))
     extra_hosts.extend(prepared.services.telemetry.collector_grants())  # the OTLP exporter's threads
-    extra_hosts += nats_grants(prepared.loaded.workflow)  # queue triggers: the engine's own NATS link
-    preload_signer(prepared.loaded.workflow, prepared.services.secrets)  # NKEY/creds: native code
+    if needs_nats(prepared.loaded.workflow):  # the NATS modules load only for a workflow that uses it
+        from tentacular.engine._triggers._settings import nats_grants, preload_signer
+
+        extra_hosts += nats_grants(prepared.loaded.workflow)  # queue triggers: the engine's own NATS link
+        preload_signer(prepared.loaded.workflow, prepared.services.secrets)  # NKEY/creds: native code
     log = prepared.services.log
     policy = policy_for(prepared.loaded.workflow, directory)
     guard = RuntimeGuard(

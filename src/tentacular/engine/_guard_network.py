@@ -12,8 +12,7 @@ import ipaddress
 import socket
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tentacular.errors import GuardViolation
 from tentacular.spec._policy import CidrGrant, HostGrant, RuntimePolicy
@@ -77,8 +76,7 @@ def _where(host: str, port: int | None) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-@dataclass(frozen=True)
-class _CidrRule:
+class _CidrRule(NamedTuple):  # not a dataclass: ~0.6 ms of generated code at every pod start
     network: ipaddress.IPv4Network | ipaddress.IPv6Network
     port: int
     transport: str

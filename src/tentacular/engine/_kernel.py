@@ -30,8 +30,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tentacular.engine._guard_files import DEVICE_WRITE_PATHS, SYSTEM_READ_PATHS, python_read_paths
 from tentacular.engine._landlock import LandlockPlan
@@ -53,8 +52,7 @@ LOADER_READ_PATHS: tuple[str, ...] = (
 DNS_TCP_PORT = 53  # resolvers retry truncated answers over TCP
 
 
-@dataclass(frozen=True)
-class KernelStatus:
+class KernelStatus(NamedTuple):  # not a dataclass: see _landlock
     seccomp: str
     landlock: str
 

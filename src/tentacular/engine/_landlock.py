@@ -19,7 +19,7 @@ import ctypes
 import errno
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _SYS_CREATE_RULESET = 444  # the same number on every architecture (generic syscall table)
 _SYS_ADD_RULE = 445
@@ -80,8 +80,9 @@ class LandlockError(OSError):
     pass
 
 
-@dataclass(frozen=True)
-class LandlockPlan:
+# NamedTuples, not dataclasses: built at every pod start, where a frozen dataclass costs ~0.6 ms of
+# generated-code compilation (issue 19, docs/engine.md).
+class LandlockPlan(NamedTuple):
     """What to allow; everything of a kind that is handled and not listed is refused.
 
     ``connect_ports`` None leaves TCP connect unrestricted (legacy mode, or a contract
@@ -96,8 +97,7 @@ class LandlockPlan:
     scope: bool = True
 
 
-@dataclass(frozen=True)
-class LandlockResult:
+class LandlockResult(NamedTuple):
     abi: int
     filesystem: bool
     network: bool

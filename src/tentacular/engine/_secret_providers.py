@@ -17,9 +17,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from tentacular.errors import SecretProviderError, SecretReferenceError
 
@@ -38,8 +37,9 @@ class SecretProvider(Protocol):
 ProviderFactory = Callable[[str, Mapping[str, Any]], SecretProvider]
 
 
-@dataclass(frozen=True)
-class SecretUri:
+# A NamedTuple and a plain class, not dataclasses: the engine imports this module at every pod start,
+# where a dataclass costs ~0.35-0.6 ms of generated-code compilation (issue 19, docs/engine.md).
+class SecretUri(NamedTuple):
     provider: str
     path: str
     field: str | None
@@ -99,19 +99,26 @@ def pick_field(uri: SecretUri, value: Any) -> Any:
     return document[uri.field]
 
 
-@dataclass
 class SecretResolver:
     """Resolves references through configured providers, once per reference per command run.
 
     ``allowed``: provider names an environment permits (None: all), the K-S11 policy.
     """
 
-    configs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    allowed: Collection[str] | None = None
-    policy_source: str = "the environment"
-    base_dir: Path | None = None
-    _providers: dict[str, SecretProvider] = field(default_factory=dict, init=False)
-    _cache: dict[str, Any] = field(default_factory=dict, init=False)
+    def __init__(
+        self,
+        *,
+        configs: Mapping[str, Mapping[str, Any]] | None = None,
+        allowed: Collection[str] | None = None,
+        policy_source: str = "the environment",
+        base_dir: Path | None = None,
+    ) -> None:
+        self.configs: Mapping[str, Mapping[str, Any]] = {} if configs is None else configs
+        self.allowed = allowed
+        self.policy_source = policy_source
+        self.base_dir = base_dir
+        self._providers: dict[str, SecretProvider] = {}
+        self._cache: dict[str, Any] = {}
 
     def check(self, uri: SecretUri) -> str:
         """Policy and configuration of ``uri`` without fetching; returns the provider type."""

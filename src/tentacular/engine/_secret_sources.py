@@ -8,7 +8,6 @@ Provenance labels are what users see instead of values: ``.secrets.yaml``,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,12 @@ from tentacular.engine._secrets import (
 Sources = dict[str, dict[str, str]]
 
 
-@dataclass
 class SourcedSecrets:
     """Secrets as written (references unresolved) and the source of every key."""
 
-    values: Secrets = field(default_factory=dict)
-    sources: Sources = field(default_factory=dict)
+    def __init__(self) -> None:  # a plain class: imported at every pod start (see _secret_providers)
+        self.values: Secrets = {}
+        self.sources: Sources = {}
 
     def keys(self) -> list[str]:
         return sorted(f"{service}.{key}" for service, keys in self.values.items() for key in keys)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import errno
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -30,15 +29,27 @@ from tentacular.errors import SpecError, TentacularError
 from tentacular.spec import Dag, LoadedWorkflow, load_deployed
 
 
-@dataclass
 class PreparedEngine:
-    """State after steps 1-3: what a runtime guard needs to derive its allow-lists."""
+    """State after steps 1-3: what a runtime guard needs to derive its allow-lists.
 
-    loaded: LoadedWorkflow
-    dag: Dag
-    secrets: Secrets
-    services: EngineServices
-    listener: socket.socket | None
+    A plain class, not a dataclass (~0.35 ms of generated-code compilation at every pod start).
+    """
+
+    __slots__ = ("dag", "listener", "loaded", "secrets", "services")
+
+    def __init__(
+        self,
+        loaded: LoadedWorkflow,
+        dag: Dag,
+        secrets: Secrets,
+        services: EngineServices,
+        listener: socket.socket | None,
+    ) -> None:
+        self.loaded = loaded
+        self.dag = dag
+        self.secrets = secrets
+        self.services = services
+        self.listener = listener
 
     @property
     def workflow_dir(self) -> Path:

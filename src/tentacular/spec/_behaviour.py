@@ -84,6 +84,13 @@ class WorkflowBehaviour:
         return [trigger for trigger in self.triggers if trigger.type == kind]
 
 
+def needs_nats(workflow: Any) -> bool:
+    """Queue triggers, or webhooks that hand deliveries to JetStream first (models and records)."""
+    if workflow.triggers_of("queue"):
+        return True
+    return any(getattr(trigger, "subject", None) for trigger in workflow.triggers_of("webhook"))
+
+
 class AuthBehaviour:
     if TYPE_CHECKING:
         secret: str

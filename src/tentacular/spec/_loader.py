@@ -18,7 +18,8 @@ from tentacular.spec._issues import SpecIssue
 from tentacular.spec._loaded import LoadedWorkflow, resolve_workflow_file
 from tentacular.spec._model import TRIGGER_TYPES, Dependency, Workflow, WorkflowConfig
 from tentacular.spec._ports import KNOWN_PROTOCOLS
-from tentacular.spec._yamlsource import MAX_DOCUMENT_BYTES, PathKey, YamlDocument, YamlSyntaxError, parse_yaml
+from tentacular.spec._values import MAX_DOCUMENT_BYTES
+from tentacular.spec._yamlsource import PathKey, YamlDocument, YamlSyntaxError, parse_yaml
 
 _HINTS: dict[str, str] = {
     "workflow_name": "use lower-case letters, digits and single hyphens, e.g. my-workflow",

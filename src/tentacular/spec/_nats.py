@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from tentacular.spec._behaviour import needs_nats as needs_nats
+
 DEFAULT_NATS_PORT = 4222
 
 
@@ -31,13 +33,6 @@ class NatsUrlError(ValueError):
         super().__init__(message)
         self.message = message
         self.hint = hint
-
-
-def needs_nats(workflow: Any) -> bool:
-    """Queue triggers, or webhooks that hand deliveries to JetStream first."""
-    if workflow.triggers_of("queue"):
-        return True
-    return any(getattr(trigger, "subject", None) for trigger in workflow.triggers_of("webhook"))
 
 
 def parse_nats_url(url: str) -> tuple[str, int, bool]:

@@ -6,8 +6,7 @@ tested and diffed without running anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from tentacular.spec._model import Workflow
@@ -28,8 +27,10 @@ DEFAULT_ENV_ALLOW: tuple[str, ...] = (
 DEFAULT_ENV_PREFIXES: tuple[str, ...] = ("OTEL_", "TENTACULAR_")
 
 
-@dataclass(frozen=True, order=True)
-class HostGrant:
+# NamedTuples, not dataclasses: the engine imports this module at every pod start, where a frozen,
+# ordered dataclass costs ~1 ms of generated-code compilation (issue 19, docs/engine.md). Grants
+# sort by their fields in order, as the ordered dataclasses did.
+class HostGrant(NamedTuple):
     """Connections to ``host`` (and only the addresses it resolves to) on ``port``."""
 
     host: str
@@ -38,8 +39,7 @@ class HostGrant:
     dependency: str
 
 
-@dataclass(frozen=True, order=True)
-class CidrGrant:
+class CidrGrant(NamedTuple):
     """Connections to any address in ``cidr`` on ``port`` (0 = any port)."""
 
     cidr: str
@@ -48,8 +48,7 @@ class CidrGrant:
     dependency: str
 
 
-@dataclass(frozen=True)
-class RuntimePolicy:
+class RuntimePolicy(NamedTuple):
     """What node code may touch. ``network_restricted`` is False only in legacy mode."""
 
     network_restricted: bool
@@ -61,7 +60,7 @@ class RuntimePolicy:
     env_prefixes: tuple[str, ...] = DEFAULT_ENV_PREFIXES
     allow_subprocess: bool = False
     allow_ffi: bool = False
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     @property
     def mode(self) -> Literal["legacy", "contract"]:

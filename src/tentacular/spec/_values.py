@@ -6,8 +6,7 @@ importing the models (issue 19); the model modules re-export them under their ol
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
 WORKFLOW_NAME_RE = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
@@ -39,6 +38,9 @@ DEFAULT_PORTS: dict[str, int] = {
 KNOWN_PROTOCOLS: tuple[str, ...] = ("https", "http", "postgresql", "nats", "blob")
 RATE_LIMIT_RE = r"^([1-9][0-9]*)/([0-9]*)(ms|s|m|h)$"
 OTLP_HTTP_PORT = 4318
+# workflow.yaml's size limit: it travels in a ConfigMap (at most 1 MiB, shared with the node code);
+# the other limits on hostile YAML are in _yamlsource.
+MAX_DOCUMENT_BYTES = 256 * 1024
 _HOST_RE = re.compile(HOSTNAME_RE)
 
 
@@ -62,12 +64,27 @@ def is_dns_subdomain(value: str) -> bool:
     return re.match(DNS_SUBDOMAIN_RE, value) is not None
 
 
-@dataclass(frozen=True)
+# A plain class and a NamedTuple, not dataclasses: this module is imported at every pod start,
+# where a frozen dataclass costs ~0.6 ms of generated-code compilation (issue 19, docs/engine.md).
 class RateLimit:
     """A token bucket: ``count`` tokens refilled evenly over ``period`` seconds (burst = count)."""
 
-    count: int
-    period: float
+    __slots__ = ("count", "period")
+
+    def __init__(self, count: int, period: float) -> None:
+        self.count = count
+        self.period = period
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RateLimit):
+            return NotImplemented
+        return (self.count, self.period) == (other.count, other.period)
+
+    def __hash__(self) -> int:
+        return hash((self.count, self.period))
+
+    def __repr__(self) -> str:
+        return f"RateLimit(count={self.count!r}, period={self.period!r})"
 
     @property
     def per_second(self) -> float:
@@ -85,8 +102,7 @@ def parse_rate_limit(value: str) -> RateLimit:
     return RateLimit(int(count), period)
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     """An OTLP/HTTP collector address, split for egress rules and guard grants."""
 
     url: str

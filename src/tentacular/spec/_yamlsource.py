@@ -16,7 +16,6 @@ PathKey = str | int
 # a workflow travels in a ConfigMap (at most 1 MiB, shared with the node code), a real one has a few
 # hundred values; aliases and merge keys count every time they are used, so expansion
 # bombs stop at the budget instead of growing exponentially.
-MAX_DOCUMENT_BYTES = 256 * 1024
 MAX_YAML_VALUES = 50_000
 
 

@@ -16,14 +16,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from tentacular.engine._context import (
-    Context,
-    DependencyConnection,
-    EngineServices,
-    SharedHttpClient,
-    connection_for,
-    legacy_fetch_request,
-)
+from tentacular.engine._context import Context, EngineServices, SharedHttpClient, legacy_fetch_request
+from tentacular.engine._dependency import DependencyConnection, connection_for
 from tentacular.engine._logs import LogSink
 from tentacular.errors import UnmockedRequestError
 from tentacular.testing._fixtures import DependencyMocks, MockResponse, MockRoute, OriginalMocks

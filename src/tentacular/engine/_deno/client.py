@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from tentacular.engine._context import connection_for
 from tentacular.engine._deno.launcher import Launcher
 from tentacular.engine._deno.process import Frame, WorkerGone, WorkerProcess
 from tentacular.engine._deno.refusals import node_failure
 from tentacular.engine._deno.spans import ClientSpans
+from tentacular.engine._dependency import connection_for
 from tentacular.errors import TypeScriptNodeError
 
 CANCEL_GRACE = 2.0  # seconds a cancelled node has to let go before the worker is restarted

@@ -207,9 +207,7 @@ class Observability:
 
 
 def _with_exporter(settings: TelemetrySettings) -> TelemetrySettings:
-    from dataclasses import replace
-
-    return replace(settings, exporter="otlp")
+    return settings._replace(exporter="otlp")
 
 
 def report_usage(node: str, **arguments: Any) -> UsageRecord:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Kind = Literal["counter", "histogram", "gauge"]
 Labels = tuple[str, ...]
@@ -20,8 +19,11 @@ Labels = tuple[str, ...]
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
-@dataclass(frozen=True, slots=True)
-class MetricDef:
+# Plain classes and NamedTuples, not dataclasses: this module is imported at every pod start, where
+# each dataclass costs ~0.35-0.6 ms of generated-code compilation (issue 19, docs/engine.md).
+
+
+class MetricDef(NamedTuple):
     name: str
     kind: Kind
     help: str
@@ -97,22 +99,22 @@ CATALOGUE: tuple[MetricDef, ...] = (
 )
 
 
-@dataclass(slots=True)
 class _Histogram:
-    counts: list[int]
-    total: float = 0.0
-    count: int = 0
+    __slots__ = ("count", "counts", "total")
+
+    def __init__(self, counts: list[int]) -> None:
+        self.counts = counts
+        self.total = 0.0
+        self.count = 0
 
 
-@dataclass
 class EngineMetrics:
     """Every metric of one engine process (the OTLP exporter reads them from here too)."""
 
-    values: dict[str, dict[Labels, float]] = field(default_factory=dict)
-    histograms: dict[str, dict[Labels, _Histogram]] = field(default_factory=dict)
-    extra_collectors: list[Callable[[], Iterator[tuple[MetricDef, Labels, float]]]] = field(
-        default_factory=list
-    )
+    def __init__(self) -> None:
+        self.values: dict[str, dict[Labels, float]] = {}
+        self.histograms: dict[str, dict[Labels, _Histogram]] = {}
+        self.extra_collectors: list[Callable[[], Iterator[tuple[MetricDef, Labels, float]]]] = []
 
     def add(self, metric: MetricDef, labels: Labels, value: float = 1.0) -> None:
         series = self.values.setdefault(metric.name, {})

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tentacular.errors import TelemetryConfigError
 from tentacular.spec._values import parse_endpoint
@@ -22,21 +22,25 @@ if TYPE_CHECKING:
 DEFAULT_EXPORT_TIMEOUT = 5.0
 
 
-@dataclass(frozen=True)
-class TelemetrySettings:
+_NONE: Mapping[str, Any] = MappingProxyType({})
+
+
+# A NamedTuple, not a dataclass: imported at every pod start, where a frozen dataclass costs ~0.6 ms
+# of generated-code compilation (issue 19, docs/engine.md).
+class TelemetrySettings(NamedTuple):
     exporter: str = "none"
     endpoint: str | None = None
     traces_endpoint_override: str | None = None
     metrics_endpoint_override: str | None = None
     sampling_ratio: float = 1.0
-    resource_attributes: Mapping[str, Any] = field(default_factory=dict)
+    resource_attributes: Mapping[str, Any] = _NONE
     service_name: str = "tentacular"
     service_version: str = ""
     export_timeout: float = DEFAULT_EXPORT_TIMEOUT
     export_metrics: bool = True
-    env_resource_attributes: Mapping[str, str] = field(default_factory=dict)
-    traces_headers: Mapping[str, str] = field(default_factory=dict)
-    metrics_headers: Mapping[str, str] = field(default_factory=dict)
+    env_resource_attributes: Mapping[str, str] = _NONE
+    traces_headers: Mapping[str, str] = _NONE
+    metrics_headers: Mapping[str, str] = _NONE
 
     @property
     def enabled(self) -> bool:

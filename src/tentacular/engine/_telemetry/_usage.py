@@ -10,14 +10,13 @@ the same call is counted once.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tentacular.errors import TokenUsageError as UsageError
 
 
-@dataclass(frozen=True, slots=True)
-class UsageRecord:
+# A NamedTuple and a plain class, not dataclasses: imported at every pod start (see _metrics).
+class UsageRecord(NamedTuple):
     model: str
     input_tokens: int
     output_tokens: int
@@ -69,12 +68,14 @@ def usage_record(
     )
 
 
-@dataclass(slots=True)
 class _Totals:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost: float | None = None
-    calls: int = 0
+    __slots__ = ("calls", "cost", "input_tokens", "output_tokens")
+
+    def __init__(self) -> None:
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.cost: float | None = None
+        self.calls = 0
 
     def add(self, record: UsageRecord) -> None:
         self.input_tokens += record.input_tokens
