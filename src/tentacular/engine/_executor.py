@@ -155,8 +155,13 @@ class ExecutionResult:
                 "startedAt": _ms(self.started_at),
                 "completedAt": _ms(self.completed_at),
                 "durationMs": _ms(self.completed_at - self.started_at),
+                # round(x * 1000) written out, not _ms(): one call fewer per number, 3 per node (wide: 156)
                 "nodeTimings": {
-                    node: {"startedAt": _ms(start), "completedAt": _ms(end), "durationMs": _ms(end - start)}
+                    node: {
+                        "startedAt": round(start * 1000),
+                        "completedAt": round(end * 1000),
+                        "durationMs": round((end - start) * 1000),
+                    }
                     for node, (start, end) in self.node_timings.items()
                 },
             },
