@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 DEFAULT_EXPORT_TIMEOUT = 5.0
 
 
-_NONE: Mapping[str, Any] = MappingProxyType({})
+_EMPTY: Mapping[str, Any] = MappingProxyType({})  # a default every instance may share: read-only
 
 
 # A NamedTuple, not a dataclass: imported at every pod start, where a frozen dataclass costs ~0.6 ms
@@ -33,14 +33,14 @@ class TelemetrySettings(NamedTuple):
     traces_endpoint_override: str | None = None
     metrics_endpoint_override: str | None = None
     sampling_ratio: float = 1.0
-    resource_attributes: Mapping[str, Any] = _NONE
+    resource_attributes: Mapping[str, Any] = _EMPTY
     service_name: str = "tentacular"
     service_version: str = ""
     export_timeout: float = DEFAULT_EXPORT_TIMEOUT
     export_metrics: bool = True
-    env_resource_attributes: Mapping[str, str] = _NONE
-    traces_headers: Mapping[str, str] = _NONE
-    metrics_headers: Mapping[str, str] = _NONE
+    env_resource_attributes: Mapping[str, str] = _EMPTY
+    traces_headers: Mapping[str, str] = _EMPTY
+    metrics_headers: Mapping[str, str] = _EMPTY
 
     @property
     def enabled(self) -> bool:
