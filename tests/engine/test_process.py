@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import ServingProcess, engine_argv, json_log_env
+from tests.processes import ServingProcess, engine_argv, http_ok, json_log_env, listening_port
 from tests.processes import poll as poll_for
 
 from .conftest import WorkflowWriter
@@ -145,3 +145,88 @@ def test_two_workers_share_the_port_and_stop_on_sigterm(
     assert engine.proc.pid not in seen
     engine.proc.send_signal(signal.SIGTERM)
     assert engine.proc.wait(20) == 0
+
+
+def _schedstat_tasks(pid: int) -> set[str]:
+    """``PID/TID`` of every ``/proc/PID/task/TID/schedstat`` the process holds open."""
+    tasks = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:  # closed since the listing (a connection ending)
+            continue
+        if target.endswith("/schedstat"):
+            parts = target.split("/")
+            tasks.add(f"{parts[2]}/{parts[4]}")
+    return tasks
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/schedstat"), reason="no schedstats on this kernel")
+def test_each_worker_measures_its_own_threads_cpu_wait(
+    make_flow: WorkflowWriter, engine_process: Callable[..., EngineProcess]
+) -> None:
+    """The loop watchdog discounts time a worker waited for a CPU (``schedstat``); a forked worker
+    must read its own thread's, not the idle parent's, or contention reads as a blocked loop."""
+    node = "import os\n\nasync def run(ctx, input):\n    return os.getpid()\n"
+    engine = engine_process(make_flow({"pid": node}), "--workers", "2")
+    seen: set[int] = set()
+
+    def both_answered() -> bool:
+        with httpx.Client(base_url=engine.url, timeout=5) as fresh:
+            seen.add(fresh.post("/run", json={}).json()["outputs"]["pid"])
+        return len(seen) == 2
+
+    assert poll(both_answered, True) is True
+    for worker in seen:
+        assert _schedstat_tasks(worker) == {f"{worker}/{worker}"}
+
+
+def test_the_engine_shuts_down_cleanly_when_its_log_reader_is_gone(make_flow: WorkflowWriter) -> None:
+    flow = make_flow({"echo": "async def run(ctx, input):\n    return input\n"})
+    process = subprocess.Popen(
+        engine_argv(flow), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=json_log_env()
+    )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if "Listening on http://" in line:
+                break
+        url = f"http://127.0.0.1:{listening_port(line)}"
+        assert poll(lambda: http_ok(f"{url}/health"), True) is True  # serving, signal handlers on
+        process.stderr.close()  # nobody reads the engine's log from here on
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0  # drained and exited, instead of dying on a broken pipe
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit may wait for a reaper that never comes here)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_stop_when_their_parent_is_killed(
+    make_flow: WorkflowWriter, engine_process: Callable[..., EngineProcess]
+) -> None:
+    """SIGKILL (or the OOM killer) takes the supervisor without a signal to forward: the kernel
+    sends each worker SIGTERM, and they drain and exit instead of serving on, orphaned."""
+    node = "import os\n\nasync def run(ctx, input):\n    return os.getpid()\n"
+    engine = engine_process(make_flow({"pid": node}), "--workers", "2")
+    seen: set[int] = set()
+
+    def both_answered() -> bool:
+        with httpx.Client(base_url=engine.url, timeout=5) as fresh:
+            seen.add(fresh.post("/run", json={}).json()["outputs"]["pid"])
+        return len(seen) == 2
+
+    assert poll(both_answered, True) is True
+    engine.proc.kill()
+    engine.proc.wait(20)
+    assert poll(lambda: [pid for pid in seen if _running(pid)], []) == []

@@ -54,6 +54,7 @@ class LogSink:
         self.min_rank = _LEVEL_RANK.get(chosen, _LEVEL_RANK["info"])
         self._clock = clock
         self._lock = threading.Lock()
+        self.lost = 0  # lines the stream refused (its reader gone)
         self.workflow: str | None = None
         self.trace_ids: Callable[[], tuple[str, str] | None] | None = None
 
@@ -98,8 +99,11 @@ class LogSink:
             extra = "".join(f" {k}={_short(v)}" for k, v in (safe_fields or {}).items())
             line = f"{prefix}{_TEXT_LABEL.get(level, level.upper())} {text}{extra}"
         with self._lock:
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except (OSError, ValueError):  # the reader is gone (a closed pipe): the line is lost,
+                self.lost += 1  # but logging must never stop a run or a shutdown
 
     def engine(self, level: str, message: str, **fields: Any) -> None:
         """Lines about the engine itself (startup, reload, shutdown)."""

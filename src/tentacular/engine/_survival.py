@@ -218,9 +218,22 @@ class RunQueueClock:
 
     def __init__(self) -> None:
         self._fd: int | None = None
-        with contextlib.suppress(OSError, AttributeError):
-            tid = threading.main_thread().native_id
+        self._open(getattr(threading.main_thread(), "native_id", None))
+        # A forked worker (--workers N) must read its own thread's file, not its parent's.
+        os.register_at_fork(after_in_child=self._reopen_in_child)
+
+    def _open(self, tid: int | None) -> None:
+        if tid is None:
+            return
+        with contextlib.suppress(OSError):
             self._fd = os.open(f"/proc/self/task/{tid}/schedstat", os.O_RDONLY | os.O_CLOEXEC)
+
+    def _reopen_in_child(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+        self._open(threading.get_native_id())  # the forking thread: the child's only one
 
     def waited(self) -> float:
         if self._fd is None:

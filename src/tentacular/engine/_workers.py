@@ -8,7 +8,9 @@ copy-on-write sharing) and the process forks. Every worker binds its own
 fork) and imports the nodes itself: node code never runs before the guard, so it
 cannot be loaded before the fork. The kernel spreads connections over the workers.
 The parent only supervises: it forwards SIGTERM/SIGINT, waits for every worker
-to drain, and exits 0 when all of them did.
+to drain, and exits 0 when all of them did. A worker whose parent dies without
+forwarding (SIGKILL, the OOM killer) gets SIGTERM from the kernel (Linux
+``PR_SET_PDEATHSIG``) and drains, instead of serving on with no supervisor.
 Hot reload needs one process, so ``--watch`` always runs a single worker.
 """
 
@@ -29,11 +31,13 @@ def run_workers(count: int, serve_one: Callable[[bool], int], shared: socket.soc
     children: list[int] = []
     gc.collect()
     gc.freeze()
+    parent = os.getpid()
     for index in range(count):
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
+                _stop_with_parent(parent)
                 code = serve_one(index == 0)
             except BaseException:
                 code = 1
@@ -57,3 +61,17 @@ def run_workers(count: int, serve_one: Callable[[bool], int], shared: socket.soc
         _, status = os.waitpid(child, 0)
         failed = failed or os.waitstatus_to_exitcode(status) != 0
     return 1 if failed else 0
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent(parent: int) -> None:
+    """Ask the kernel for SIGTERM when the parent dies (Linux); exit now if it already has."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # it died between fork() and prctl(): nobody would signal us
+        os._exit(1)
