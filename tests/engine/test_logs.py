@@ -9,7 +9,7 @@ from tentacular.engine._logs import LogSink
 
 
 def test_a_line_to_a_pipe_without_a_reader_is_lost_not_raised() -> None:
-    """A run or a shutdown must never fail because the log reader went away (``tntc dev | head``,
+    """A run or a shutdown must never fail because the log reader went away (a terminal closed,
     a crashed log shipper): the line is dropped and counted."""
     read_end, write_end = os.pipe()
     os.close(read_end)
