@@ -129,9 +129,10 @@ def test_the_engine_process_refuses_a_body_that_is_not_json(
     assert [m for m in engine.messages() if m.startswith("RAN")] == ["RAN {}"]  # the 400 ran nothing
 
 
-def test_two_workers_share_the_port_and_stop_on_sigterm(
+def _two_workers(
     make_flow: WorkflowWriter, engine_process: Callable[..., EngineProcess]
-) -> None:
+) -> tuple[EngineProcess, set[int]]:
+    """An engine with ``--workers 2`` and the pids of both workers, once each has answered a run."""
     node = "import os\n\nasync def run(ctx, input):\n    return os.getpid()\n"
     engine = engine_process(make_flow({"pid": node}), "--workers", "2")
     seen: set[int] = set()
@@ -142,6 +143,13 @@ def test_two_workers_share_the_port_and_stop_on_sigterm(
         return len(seen) == 2
 
     assert poll(both_answered, True) is True  # SO_REUSEPORT spreads connections over both workers
+    return engine, seen
+
+
+def test_two_workers_share_the_port_and_stop_on_sigterm(
+    make_flow: WorkflowWriter, engine_process: Callable[..., EngineProcess]
+) -> None:
+    engine, seen = _two_workers(make_flow, engine_process)
     assert engine.proc.pid not in seen
     engine.proc.send_signal(signal.SIGTERM)
     assert engine.proc.wait(20) == 0
@@ -167,16 +175,7 @@ def test_each_worker_measures_its_own_threads_cpu_wait(
 ) -> None:
     """The loop watchdog discounts time a worker waited for a CPU (``schedstat``); a forked worker
     must read its own thread's, not the idle parent's, or contention reads as a blocked loop."""
-    node = "import os\n\nasync def run(ctx, input):\n    return os.getpid()\n"
-    engine = engine_process(make_flow({"pid": node}), "--workers", "2")
-    seen: set[int] = set()
-
-    def both_answered() -> bool:
-        with httpx.Client(base_url=engine.url, timeout=5) as fresh:
-            seen.add(fresh.post("/run", json={}).json()["outputs"]["pid"])
-        return len(seen) == 2
-
-    assert poll(both_answered, True) is True
+    _engine, seen = _two_workers(make_flow, engine_process)
     for worker in seen:
         assert _schedstat_tasks(worker) == {f"{worker}/{worker}"}
 
@@ -217,16 +216,7 @@ def test_workers_stop_when_their_parent_is_killed(
 ) -> None:
     """SIGKILL (or the OOM killer) takes the supervisor without a signal to forward: the kernel
     sends each worker SIGTERM, and they drain and exit instead of serving on, orphaned."""
-    node = "import os\n\nasync def run(ctx, input):\n    return os.getpid()\n"
-    engine = engine_process(make_flow({"pid": node}), "--workers", "2")
-    seen: set[int] = set()
-
-    def both_answered() -> bool:
-        with httpx.Client(base_url=engine.url, timeout=5) as fresh:
-            seen.add(fresh.post("/run", json={}).json()["outputs"]["pid"])
-        return len(seen) == 2
-
-    assert poll(both_answered, True) is True
+    engine, seen = _two_workers(make_flow, engine_process)
     engine.proc.kill()
     engine.proc.wait(20)
     assert poll(lambda: [pid for pid in seen if _running(pid)], []) == []
