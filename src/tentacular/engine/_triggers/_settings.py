@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tentacular.errors import TriggerConfigError
-from tentacular.spec._nats import NatsEndpoint, NatsUrlError, needs_nats
+from tentacular.spec._nats import NatsEndpoint, NatsUrlError
 from tentacular.spec._nats import nats_endpoint as find_endpoint
 from tentacular.spec._policy import HostGrant
 
@@ -76,23 +76,21 @@ def nats_settings(workflow: Workflow, secrets: Mapping[str, Mapping[str, Any]]) 
 
 
 def preload_signer(workflow: Workflow, secrets: Mapping[str, Mapping[str, Any]]) -> None:
-    """Load the NKEY signer now if the ``nats`` secret needs it (``nkey`` or ``creds``).
+    """Load the NKEY signer now if the ``nats`` secret needs it (``nkey`` or ``creds``); for a
+    workflow that needs NATS (the guard checks ``needs_nats`` before it imports this module).
 
     nats-py imports ``nkeys`` (PyNaCl, native code through cffi) when it first connects,
     which is after the runtime guard is installed, and the guard refuses to load FFI
     for anyone. Loaded here, before the guard, like the engine's other own modules.
     """
-    if not needs_nats(workflow):
-        return
     values = secrets.get(NATS_SECRET) or {}
     if isinstance(values.get("nkey"), str) or isinstance(values.get("creds"), str):
         import nkeys  # type: ignore[import-untyped]  # noqa: F401
 
 
 def nats_grants(workflow: Workflow) -> list[HostGrant]:
-    """What the runtime guard must let the engine itself reach: its NATS server."""
-    if not needs_nats(workflow):
-        return []
+    """What the runtime guard must let the engine itself reach: its NATS server (a workflow that
+    needs NATS, as for ``preload_signer``)."""
     try:
         endpoint = nats_endpoint(workflow)
     except TriggerConfigError:
