@@ -47,8 +47,8 @@ def compile_dag(workflow: Workflow) -> Dag:
 
 class Revision:
     """Everything one version of a workflow needs to run; built once, never changed (a reload
-    builds a new one). A plain class, not a dataclass: built at every pod start, where a frozen
-    dataclass costs ~0.6 ms of generated-code compilation (issue 19, docs/engine.md)."""
+    builds a new one). Not a dataclass: a pod's start defines none
+    (tests/engine/test_startup_imports.py)."""
 
     __slots__ = ("dag", "file", "nodes", "nodes_dir", "retries", "services", "timeout", "workflow")
 

@@ -93,8 +93,7 @@ def _ms(seconds: float) -> int:
 class ExecutionResult:
     """The outcome of one run; ``to_dict()`` is the original wire shape plus ``cancelled``.
 
-    A plain class, not a dataclass: imported at every pod start, where a dataclass costs ~0.35 ms of
-    generated-code compilation (issue 19, docs/engine.md).
+    Not a dataclass: a pod's start defines none (tests/engine/test_startup_imports.py).
     """
 
     __slots__ = (

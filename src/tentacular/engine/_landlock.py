@@ -80,8 +80,7 @@ class LandlockError(OSError):
     pass
 
 
-# NamedTuples, not dataclasses: built at every pod start, where a frozen dataclass costs ~0.6 ms of
-# generated-code compilation (issue 19, docs/engine.md).
+# Not dataclasses: a pod's start defines none (tests/engine/test_startup_imports.py).
 class LandlockPlan(NamedTuple):
     """What to allow; everything of a kind that is handled and not listed is refused.
 

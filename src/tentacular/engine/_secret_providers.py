@@ -37,8 +37,7 @@ class SecretProvider(Protocol):
 ProviderFactory = Callable[[str, Mapping[str, Any]], SecretProvider]
 
 
-# A NamedTuple and a plain class, not dataclasses: the engine imports this module at every pod start,
-# where a dataclass costs ~0.35-0.6 ms of generated-code compilation (issue 19, docs/engine.md).
+# Not dataclasses: a pod's start defines none (tests/engine/test_startup_imports.py).
 class SecretUri(NamedTuple):
     provider: str
     path: str

@@ -10,8 +10,7 @@ from typing import NamedTuple
 class Dag(NamedTuple):
     """An acyclic graph of node ids; ``parents`` keep the edge order of workflow.yaml.
 
-    A NamedTuple, not a dataclass: built at every pod start, where a frozen dataclass costs ~0.6 ms
-    of generated-code compilation (issue 19, docs/engine.md).
+    Not a dataclass: a pod's start defines none (tests/engine/test_startup_imports.py).
     """
 
     nodes: tuple[str, ...]

@@ -27,9 +27,8 @@ DEFAULT_ENV_ALLOW: tuple[str, ...] = (
 DEFAULT_ENV_PREFIXES: tuple[str, ...] = ("OTEL_", "TENTACULAR_")
 
 
-# NamedTuples, not dataclasses: the engine imports this module at every pod start, where a frozen,
-# ordered dataclass costs ~1 ms of generated-code compilation (issue 19, docs/engine.md). Grants
-# sort by their fields in order, as the ordered dataclasses did.
+# Not dataclasses: a pod's start defines none (tests/engine/test_startup_imports.py). As NamedTuples
+# the grants sort by their fields in order, as the ordered dataclasses did.
 class HostGrant(NamedTuple):
     """Connections to ``host`` (and only the addresses it resolves to) on ``port``."""
 

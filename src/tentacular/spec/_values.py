@@ -64,8 +64,8 @@ def is_dns_subdomain(value: str) -> bool:
     return re.match(DNS_SUBDOMAIN_RE, value) is not None
 
 
-# A plain class and a NamedTuple, not dataclasses: this module is imported at every pod start,
-# where a frozen dataclass costs ~0.6 ms of generated-code compilation (issue 19, docs/engine.md).
+# Not dataclasses: a pod's start defines none (tests/engine/test_startup_imports.py). A plain class for
+# RateLimit: a NamedTuple field named ``count`` would shadow tuple.count.
 class RateLimit:
     """A token bucket: ``count`` tokens refilled evenly over ``period`` seconds (burst = count)."""
 

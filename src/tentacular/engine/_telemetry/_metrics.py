@@ -19,10 +19,7 @@ Labels = tuple[str, ...]
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
-# Plain classes and NamedTuples, not dataclasses: this module is imported at every pod start, where
-# each dataclass costs ~0.35-0.6 ms of generated-code compilation (issue 19, docs/engine.md).
-
-
+# Not dataclasses: a pod's start defines none (tests/engine/test_startup_imports.py).
 class MetricDef(NamedTuple):
     name: str
     kind: Kind

@@ -25,8 +25,7 @@ DEFAULT_EXPORT_TIMEOUT = 5.0
 _EMPTY: Mapping[str, Any] = MappingProxyType({})  # a default every instance may share: read-only
 
 
-# A NamedTuple, not a dataclass: imported at every pod start, where a frozen dataclass costs ~0.6 ms
-# of generated-code compilation (issue 19, docs/engine.md).
+# Not a dataclass: a pod's start defines none (tests/engine/test_startup_imports.py).
 class TelemetrySettings(NamedTuple):
     exporter: str = "none"
     endpoint: str | None = None

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from tentacular.errors import TokenUsageError as UsageError
 
 
-# A NamedTuple and a plain class, not dataclasses: imported at every pod start (see _metrics).
+# Not dataclasses: a pod's start defines none (tests/engine/test_startup_imports.py).
 class UsageRecord(NamedTuple):
     model: str
     input_tokens: int
