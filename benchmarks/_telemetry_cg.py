@@ -9,6 +9,11 @@ export thread and the final flush are counted (threads included). Two ways:
 * ``batched``: the thread never wakes; each full batch is sent from the run loop. The same work
   (encoding, HTTP, garbage collection of what waits in the queue) and counts repeat within ~1 %.
 
+Per ``POST /run`` (a run as a deployed engine serves it) = (I(600) - I(100)) / 500: the engine's
+own HTTP protocol in process, guard and kernel layer on, fed keep-alive requests through a stub
+transport (as ``bench_layers`` does), the exporter ``batched``, its final flush to the receiver
+counted.
+
 Both freeze the start-up objects (``gc.freeze()``) after boot, as the server does before serving.
 """
 
@@ -21,6 +26,7 @@ from pathlib import Path
 from benchmarks._callgrind import count_instructions
 
 N1, N2 = 200, 1480
+HTTP_N1, HTTP_N2 = 100, 600
 ROOT = Path(__file__).resolve().parent.parent
 
 DRIVER = """
@@ -57,19 +63,87 @@ asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))
 """
 
 
-def _instructions(count: int, mode: str, url: str) -> int:
+HTTP_DRIVER = r"""
+import asyncio, gc, sys
+from benchmarks.bench_engine import WORKFLOWS
+from tentacular.engine._guard import guard_for
+from tentacular.engine._httpd import HttpServer
+from tentacular.engine._logs import LogSink
+from tentacular.engine._server import EngineApp
+from tentacular.engine._startup import boot
+import tentacular.engine._core as core
+core.watch_loop = lambda *args, **kwargs: None  # driven by wall time, which valgrind stretches
+
+count, mode, url = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+log = LogSink(stream=open("/dev/null", "w"))
+telemetry = None
+if mode != "off":
+    from tentacular.engine._telemetry import Observability, _export
+    from tentacular.spec import load_workflow
+    _export.EXPORT_BATCH = _export.MAX_QUEUE = 10**9  # no wake-up, no drops: one flush at the end
+    _export.SCHEDULE_DELAY = 10**6
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_METRICS_EXPORTER": "none"}
+    telemetry = Observability.create(load_workflow(WORKFLOWS / "trivial3").workflow, env=env)
+guard = guard_for(enabled=True, log=log)
+engine, _ = boot(
+    WORKFLOWS / "trivial3", log=log, install_guard=guard, cluster_secrets=None, telemetry=telemetry
+)
+gc.freeze()
+app = EngineApp(engine)
+REQUEST = (b"POST /run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+           b"Content-Length: 2\r\n\r\n{}")
+
+class Transport(asyncio.Transport):
+    writes = 0
+    closing = False
+    def write(self, data): Transport.writes += 1
+    def is_closing(self): return self.closing
+    def close(self): self.closing = True
+    def get_extra_info(self, name, default=None):
+        return {"peername": ("127.0.0.1", 5555), "sockname": ("127.0.0.1", 8080)}.get(name, default)
+    def pause_reading(self): pass
+    def resume_reading(self): pass
+    def set_write_buffer_limits(self, *a, **k): pass
+    def get_write_buffer_size(self): return 0
+
+async def main():
+    server = HttpServer(app, log=lambda level, text: None, install_signal_handlers=False)
+    protocol = server.protocol(asyncio.get_running_loop())
+    protocol.connection_made(Transport())
+    for _ in range(20 + count):
+        protocol.data_received(REQUEST)
+        if server.tasks:
+            await asyncio.gather(*list(server.tasks))
+        await asyncio.sleep(0)
+    await engine.services.http.aclose()
+    if telemetry is not None:
+        await asyncio.to_thread(telemetry.shutdown)
+
+asyncio.run(main())
+assert Transport.writes >= count, Transport.writes
+"""
+
+
+def _instructions(driver: str, count: int, mode: str, url: str) -> int:
     env = dict(os.environ, PYTHONHASHSEED="0")  # set and dict orders repeat from run to run
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")])
-    return count_instructions(DRIVER, [str(count), mode, url], env=env)
+    return count_instructions(driver, [str(count), mode, url], env=env)
 
 
 def per_run(mode: str, url: str) -> float:
     """Instructions per trivial3 run: ``off``, ``threaded`` or ``batched`` (tracing on)."""
-    return (_instructions(N2, mode, url) - _instructions(N1, mode, url)) / (N2 - N1)
+    return (_instructions(DRIVER, N2, mode, url) - _instructions(DRIVER, N1, mode, url)) / (N2 - N1)
+
+
+def per_request(mode: str, url: str) -> float:
+    """Instructions per trivial3 ``POST /run``: ``off`` or ``batched`` (tracing on)."""
+    high = _instructions(HTTP_DRIVER, HTTP_N2, mode, url)
+    return (high - _instructions(HTTP_DRIVER, HTTP_N1, mode, url)) / (HTTP_N2 - HTTP_N1)
 
 
 def figures(url: str) -> dict[str, float]:
-    """Thousands of instructions per run, off and on both ways, and the overheads (empty without valgrind)."""
+    """Thousands of instructions per run and per request, off and on, and the overheads (empty
+    without valgrind)."""
     if shutil.which("valgrind") is None:
         return {}
     off = per_run("off", url)
@@ -78,4 +152,8 @@ def figures(url: str) -> dict[str, float]:
         on = per_run(mode, url)
         out[f"kinstr_tracing_on_{mode}"] = round(on / 1000, 1)
         out[f"kinstr_overhead_pct_{mode}"] = round((on / off - 1) * 100, 1)
+    off, on = per_request("off", url), per_request("batched", url)
+    out["kinstr_request_tracing_off"] = round(off / 1000, 1)
+    out["kinstr_request_tracing_on"] = round(on / 1000, 1)
+    out["kinstr_request_overhead_pct"] = round((on / off - 1) * 100, 1)
     return out

@@ -3,8 +3,8 @@
 * per-run cost in process (``engine.run``), rounds interleaved off/on so machine noise hits both;
 * sequential ``POST /run`` throughput of the engine process (one keep-alive connection);
 * cold start with telemetry off and on;
-* instructions per in-process run, off and on (callgrind, ``_telemetry_cg``): the figure that
-  the machine's load does not move.
+* instructions per in-process run and per ``POST /run``, off and on (callgrind,
+  ``_telemetry_cg``): the figures that the machine's load does not move.
 The receiver runs in its own process, as a collector would; spans are encoded on the engine's
 export thread, so that work is part of the measured cost.
 Target: tracing costs at most 10 % of a trivial3 run; cold start with it off is unchanged
@@ -197,6 +197,9 @@ def main(results_dir: Path) -> None:
             ("instruction overhead, export thread (%)", figures["kinstr_overhead_pct_threaded"], "≤ 10"),
             ("instr. per run, tracing on, batches sent inline (k)", figures["kinstr_tracing_on_batched"], ""),
             ("instruction overhead, batches sent inline (%)", figures["kinstr_overhead_pct_batched"], "≤ 10"),
+            ("instructions per POST /run, tracing off (k)", figures["kinstr_request_tracing_off"], ""),
+            ("instructions per POST /run, tracing on (k)", figures["kinstr_request_tracing_on"], ""),
+            ("instruction overhead per POST /run (%)", figures["kinstr_request_overhead_pct"], "≤ 10"),
         ]
     table = ["| figure | measured | target |", "|---|---|---|"]
     table += [f"| {name} | {value} | {target} |" for name, value, target in rows]

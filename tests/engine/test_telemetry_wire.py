@@ -3,12 +3,15 @@ encoder: decoded with opentelemetry-proto, every span must be the same message."
 
 from __future__ import annotations
 
+import itertools
+import types
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans
 
-from tentacular.engine._telemetry import Observability
+from tentacular.engine._telemetry import Observability, _run, _spans
 from tentacular.engine._telemetry._spans import SpanRecord, Tracing
 
 CALLER = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
@@ -35,6 +38,42 @@ def decoded(data: bytes) -> list[Any]:
     return list(ScopeSpans.FromString(data).spans)
 
 
+class Generic(Collect):
+    """A sink without ``submit_run``: every span arrives as a record, for the generic encoder."""
+
+    submit_run = None  # type: ignore[assignment]
+
+
+def scripted_run(sink: Collect, trigger: str, carrier: dict[str, str] | None, run_id: str) -> None:
+    observability = Observability()
+    observability.tracing = Tracing(sink)
+    scope = observability.begin_run(
+        workflow="wf", version="1.2", run_id=run_id, trigger=trigger, carrier=carrier
+    )
+    for node, attempt, outcome in (("a", 0, "ok"), ("b", 1, "ok"), ("c", 0, "ok")):
+        scope.attempt(node, attempt).end(outcome, None, None)
+    scope.finish(success=True, error=None)
+
+
+@pytest.fixture
+def repeatable(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
+    """Ids, wall clock and durations that repeat from one scripted run to the next."""
+
+    def restart() -> None:
+        ids, times, ticks = (
+            itertools.count(0x1234_5678_9ABC_DEF0),
+            itertools.count(1_700_000_000_000_000_000, 1_000_003),
+            itertools.count(0.0, 0.25),
+        )
+        for module in (_run, _spans):
+            monkeypatch.setattr(module, "new_id", lambda bits: next(ids) << (bits - 64))
+            monkeypatch.setattr(module, "now_ns", lambda: next(times))
+        monkeypatch.setattr(_run, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks)))
+
+    restart()
+    yield restart
+
+
 @pytest.mark.parametrize(
     ("trigger", "carrier", "run_id"),
     [
@@ -44,30 +83,23 @@ def decoded(data: bytes) -> list[Any]:
     ],
 )
 def test_fixed_layout_spans_equal_the_generic_encoding(
-    trigger: str, carrier: dict[str, str] | None, run_id: str
+    repeatable: Callable[[], None], trigger: str, carrier: dict[str, str] | None, run_id: str
 ) -> None:
     sink = Collect()
-    observability = Observability()
-    observability.tracing = Tracing(sink)
-    scope = observability.begin_run(
-        workflow="wf", version="1.2", run_id=run_id, trigger=trigger, carrier=carrier
-    )
-    records: list[SpanRecord] = []
-    for node, attempt, outcome in (("a", 0, "ok"), ("b", 1, "ok"), ("c", 0, "ok")):
-        probe = scope.attempt(node, attempt)
-        probe.end(outcome, None, None)
-        records.append(probe)
-    scope.finish(success=True, error=None)
-    records.append(scope)
+    scripted_run(sink, trigger, carrier, run_id)
     [(count, data)] = sink.runs
     assert count == 4 and not sink.spans
-    generic_bytes = b"".join(SpanRecord.otlp(record) for record in records)
+    repeatable()  # the same ids and times again, each span encoded by the generic encoder
+    generic_sink = Generic()
+    scripted_run(generic_sink, trigger, carrier, run_id)
+    generic_bytes = b"".join(SpanRecord.otlp(record) for record in generic_sink.spans)
     assert data != generic_bytes  # the fixed layouts were used (their fields come in another order)
     fast = decoded(data)
     generic = decoded(generic_bytes)
     assert fast == generic
     assert [span.name for span in fast] == ["execute_node"] * 3 + ["invoke_workflow"]
     assert all(span.parent_span_id == fast[-1].span_id for span in fast[:3])
+    assert len({span.span_id for span in fast}) == 4
 
 
 def test_failed_attempts_and_runs_take_the_generic_encoding() -> None:

@@ -46,8 +46,16 @@ def genai_attributes(records: list[UsageRecord]) -> dict[str, Any]:
     return attributes
 
 
-NODE_LAYOUTS: dict[tuple[Any, ...], _wire.FixedSpan] = {}
 RUN_LAYOUTS: dict[tuple[Any, ...], _wire.FixedSpan] = {}
+NODE_LAYOUTS: dict[str, dict[str, _wire.FixedSpan]] = {}
+
+
+def node_layouts(workflow: str) -> dict[str, _wire.FixedSpan]:
+    """A workflow's layouts of first, ok ``execute_node`` spans by node (``RunScope.node_layout``)."""
+    if len(NODE_LAYOUTS) >= 64:  # bounded: a process serves one workflow, renamed by a reload at most
+        NODE_LAYOUTS.clear()
+    layouts = NODE_LAYOUTS[workflow] = {}
+    return layouts
 
 
 def new_layout(

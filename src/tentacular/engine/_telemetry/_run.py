@@ -1,12 +1,17 @@
 """One run's telemetry: ``RunScope`` (the executor's observer) and one ``AttemptProbe`` per node attempt.
 
 Both are span records (``invoke_workflow`` and ``execute_node``) when tracing is on:
-they get ids and times in place, no separate span object. With the OTLP exporter the
-run keeps its ended attempts and, when it finishes, encodes them and itself with one
-``struct`` pack each into layouts prebuilt per (workflow, node, attempt, outcome) and
-(workflow, version, trigger, outcome, kind) (``_wire.fixed_span``), then queues the
-bytes as one entry. With tracing off they only update the always-on metrics and
-collect usage records.
+they get ids and times in place, no separate span object. With the OTLP exporter each
+first attempt that succeeds is encoded as it ends, with one ``struct`` pack into a
+layout prebuilt per (workflow, node), and the run's span when it finishes, into one
+prebuilt per (workflow, version, trigger, outcome, kind) (``_wire.fixed_span``); the
+run's spans then go to the export queue as one entry. Failed and retried attempts,
+usage attributes and a caller's ``tracestate`` take the generic encoder. Tracing on,
+a duration is the difference of the span's own wall-clock times (one clock read at
+each end, as the OpenTelemetry SDK's spans have; a step of the system clock during
+an attempt can skew that one observation, clamped at zero); tracing off, it comes
+from ``time.perf_counter``. With tracing off they only update the always-on metrics
+and collect usage records.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from tentacular.engine._telemetry._attributes import (
     guard_refusal_kind,
     new_layout,
     node_constant,
+    node_layouts,
     run_constant,
 )
 from tentacular.engine._telemetry._metrics import (
@@ -39,8 +45,11 @@ from tentacular.engine._telemetry._metrics import (
     TOKENS,
 )
 from tentacular.engine._telemetry._spans import (
+    CONSUMER,
     CURRENT_SPAN,
+    ID_LIMIT,
     INTERNAL,
+    SERVER,
     OwnContext,
     SpanRecord,
     new_id,
@@ -55,6 +64,8 @@ if TYPE_CHECKING:
     from tentacular.engine._telemetry._spans import Tracing
 
 CURRENT_ATTEMPT: ContextVar[AttemptProbe | None] = ContextVar("tentacular_attempt", default=None)
+_OWN_TRACE_KINDS = {"queue": CONSUMER, "webhook": SERVER}  # run_kind() of a run that starts its trace
+_NO_LAYOUTS: dict[Any, _wire.FixedSpan] = {}  # stays empty: node_layout() declines without a node_part
 
 
 class AttemptProbe(SpanRecord):
@@ -72,6 +83,7 @@ class AttemptProbe(SpanRecord):
         "scope",
         "started",
         "traced",
+        "wire_id",
     )
     name = "execute_node"
     kind = INTERNAL
@@ -82,21 +94,28 @@ class AttemptProbe(SpanRecord):
         self.attempt = attempt
         self.records: list[UsageRecord] | None = None
         self.ended = False
-        self.traced = scope.traced
+        self.traced = traced = scope.traced
         if attempt:
             scope.observability.metrics.add(NODE_RETRIES, (scope.workflow, node))
-        if self.traced:
-            # The trace context is the run's (properties below): only the span's own fields are set.
-            self.extra: dict[str, Any] | None = None
-            self.rare = None
-            self.span_id = new_id(64) or 1
-            self.start_ns = now_ns()
         self._var_token = CURRENT_ATTEMPT.set(self)
-        self.started = time.perf_counter()
+        if traced:
+            # The trace context is the run's (properties below): only the span's own id and start
+            # are set here; the rest only when the attempt cannot be encoded as it ends (_settle).
+            # The span id as the fixed layout packs it (little-endian: no int.to_bytes per span).
+            # One clock, the span's, gives the duration too (module docstring).
+            self.wire_id = new_id(64) or 1
+            self.start_ns = now_ns()
+        else:
+            self.started = time.perf_counter()
 
     @property
     def trace_id(self) -> int:
         return self.scope.trace_id
+
+    @property
+    def span_id(self) -> int:
+        """The W3C span id: ``wire_id``'s bytes, read big-endian."""
+        return int.from_bytes(self.wire_id.to_bytes(8, "little"), "big")
 
     @property
     def parent_id(self) -> int:
@@ -119,7 +138,14 @@ class AttemptProbe(SpanRecord):
         self.records.append(record)
 
     def end(self, outcome: str, error: BaseException | None, message: str | None) -> None:
-        duration = time.perf_counter() - self.started
+        traced = self.traced
+        if traced:
+            end_ns = now_ns()
+            duration = (end_ns - self.start_ns) * 1e-9
+            if duration < 0.0:
+                duration = 0.0  # the system clock stepped back during the attempt
+        else:
+            duration = time.perf_counter() - self.started
         self.ended = True
         CURRENT_ATTEMPT.reset(self._var_token)
         scope = self.scope
@@ -136,22 +162,56 @@ class AttemptProbe(SpanRecord):
         records = self._settled_records()
         for record in records:
             scope.add_usage(self.node, record)
-        if self.traced:
-            self.end_ns = now_ns()
-            self.duration = duration
-            self.outcome = outcome
-            if records:
-                self.extra = genai_attributes(records)
-            if outcome != "ok":
-                self._failed(outcome, error, message, observability.redact)
-            if scope.sampled:
-                done = scope.done
-                if done is not None:
-                    done.append(self)  # encoded with the run's span when it finishes
-                else:
-                    tracing = observability.tracing
-                    assert tracing is not None
-                    tracing.submit(self)
+        if not traced:
+            return
+        encoded = scope.encoded
+        if encoded is not None and outcome == "ok" and not records and not self.attempt:
+            # The common attempt (a first one that succeeded): encoded now, into its node's layout.
+            layout = scope.node_layouts.get(self.node) or scope.node_layout(self.node)
+            if layout is not None:
+                pack, head = layout
+                encoded.append(
+                    pack(
+                        head,
+                        self.start_ns,
+                        0x41,
+                        end_ns,
+                        scope.node_part,
+                        duration * 1000.0,  # _wire.milliseconds, inlined (hot path)
+                        0x0812,
+                        self.wire_id,
+                    )
+                )
+                return
+        self._settle(outcome, error, message, records, end_ns, duration)
+
+    def _settle(
+        self,
+        outcome: str,
+        error: BaseException | None,
+        message: str | None,
+        records: list[UsageRecord],
+        end_ns: int,
+        duration: float,
+    ) -> None:
+        """Fill in the span of an attempt that failed, reported usage or outlived its run."""
+        self.end_ns = end_ns
+        self.duration = duration
+        self.outcome = outcome
+        self.rare = None
+        self.extra = genai_attributes(records) if records else None
+        observability = self.scope.observability
+        if outcome != "ok":
+            self._failed(outcome, error, message, observability.redact)
+        scope = self.scope
+        if scope.sampled:
+            encoded = scope.encoded
+            if encoded is not None:
+                encoded.append(self.otlp())
+            else:
+                tracing = observability.tracing
+                assert tracing is not None
+                tracing.submit(self)
 
     def _failed(self, outcome: str, error: BaseException | None, message: str | None, redact: Any) -> None:
         if outcome == "timeout" and message:
@@ -176,46 +236,20 @@ class AttemptProbe(SpanRecord):
             "tentacular.workflow.name": scope.workflow,
             "tentacular.node.name": self.node,
             "tentacular.node.attempt": self.attempt + 1,
-            "tentacular.run.id": scope.run_id,
-            "tentacular.node.duration_ms": _wire.rounded_ms(self.duration),
+            "tentacular.node.duration_ms": _wire.milliseconds(self.duration),
             "tentacular.node.outcome": self.outcome,
         }
         if self.extra:
             attributes.update(self.extra)
         return attributes
 
-    def otlp(self) -> bytes:
-        scope = self.scope
-        part = scope.node_part
-        if self.extra or self.rare is not None or part is None:
-            return SpanRecord.otlp(self)  # the rare shapes: generic encoding
-        key = (scope.workflow, self.node, self.attempt, self.outcome, len(part))
-        layout = NODE_LAYOUTS.get(key)
-        if layout is None:
-            layout = new_layout(NODE_LAYOUTS, key, self._constant_fields(), INTERNAL, len(part))
-        pack, head = layout
-        # Packed here, not through a shared helper: the extra call per span measured ~1.5 % of a
-        # trivial3 run (callgrind); the duration is _wire.rounded_ms, inlined for the same reason.
-        return pack(
-            head,
-            self.start_ns,
-            0x41,
-            self.end_ns,
-            part,
-            int(self.duration * 1_000_000) / 1000,
-            0x0812,
-            self.span_id.to_bytes(8, "big"),
-        )
-
     def _constant_fields(self) -> bytes:
         return node_constant(self.scope.workflow, self.node, self.attempt, self.outcome)
 
     def wire_fields(self) -> bytes:
         """The generic encoding's fields (failed attempts, usage attributes, a caller's tracestate)."""
-        encoded = (
-            self._constant_fields()
-            + _wire.run_id_field(self.scope.run_id)
-            + _wire.float_attribute("tentacular.node.duration_ms", _wire.rounded_ms(self.duration))
+        encoded = self._constant_fields() + _wire.float_attribute(
+            "tentacular.node.duration_ms", _wire.milliseconds(self.duration)
         )
         if self.extra:
             encoded += _wire.attributes(9, self.extra)
@@ -229,15 +263,15 @@ class RunScope(OwnContext):
         "_started",
         "_token",
         "cancelled",
-        "done",
         "duration",
+        "encoded",
         "extra",
         "kind",
+        "node_layouts",
         "node_part",
         "observability",
         "outcome",
         "run_id",
-        "run_part",
         "traced",
         "trigger",
         "usage",
@@ -268,24 +302,52 @@ class RunScope(OwnContext):
         if tracing is not None:
             self.cancelled: list[str] | None = None
             self.extra: dict[str, Any] | None = None
-            self._begin_span(tracing, carrier)
-        self._started = time.perf_counter()
+            self._begin_span(tracing, carrier)  # start_ns: the run's duration comes from it too
+        else:
+            self._started = time.perf_counter()
 
     def _begin_span(self, tracing: Tracing, carrier: Mapping[str, str] | None) -> None:
-        self.kind = run_kind(self.trigger, remote=tracing.begin_run(self, carrier))
-        self._token: Token[SpanRecord | None] = CURRENT_SPAN.set(self)
-        # An OTLP exporter takes a run's spans as one queue entry, encoded when the run ends, with
-        # what they share encoded once here (a caller's tracestate: the generic encoding).
-        if tracing.submit_run is not None and self.sampled:
-            self.done: list[SpanRecord] | None = []
-            if self.trace_state:
-                self.node_part = self.run_part = None
-            else:
-                self.node_part, self.run_part = _wire.run_parts(
-                    self.run_id, self.trace_id, self.span_id, self.parent_id
-                )
+        if carrier is None and CURRENT_SPAN.get() is None:
+            # The common run, a trace of its own: OwnContext.begin and Tracing.sampled, inlined.
+            self.trace_id = trace_id = new_id(128) or 1
+            self.span_id = new_id(64) or 1
+            self.parent_id = 0
+            self.trace_state = None
+            self.remote_parent = False
+            self.sampled = tracing.always or (trace_id & ID_LIMIT) < tracing.bound
+            self.start_ns = now_ns()
+            self.kind = _OWN_TRACE_KINDS.get(self.trigger, INTERNAL)
         else:
-            self.done = self.node_part = self.run_part = None
+            self.kind = run_kind(self.trigger, remote=tracing.begin_run(self, carrier))
+        self.rare = None
+        self.end_ns = 0
+        self._token: Token[SpanRecord | None] = CURRENT_SPAN.set(self)
+        # An OTLP exporter takes a run's spans as one queue entry: each attempt is encoded as it
+        # ends, with what the node spans share (trace id, parent) encoded once here. A caller's
+        # tracestate takes the generic encoding, for which the layouts stay empty.
+        if tracing.submit_run is not None and self.sampled:
+            self.encoded: list[bytes] | None = []
+            if self.trace_state:
+                self.node_part = None
+                self.node_layouts: dict[str, _wire.FixedSpan] = _NO_LAYOUTS
+            else:
+                # _wire.node_part, inlined (once per run, but a call measured ~0.1 % of a /run)
+                self.node_part = _wire.NODE_PART(
+                    0x0A10, self.trace_id.to_bytes(16, "big"), 0x2208, self.span_id, _wire.NODE_DURATION_KEY
+                )
+                self.node_layouts = NODE_LAYOUTS.get(self.workflow) or node_layouts(self.workflow)
+        else:
+            self.encoded = self.node_part = None
+            self.node_layouts = _NO_LAYOUTS
+
+    def node_layout(self, node: str) -> _wire.FixedSpan | None:
+        """Build (and keep) the layout of a first, ok ``execute_node`` span; None: the generic encoding."""
+        part = self.node_part
+        if part is None:
+            return None
+        constant = node_constant(self.workflow, node, 0, "ok")
+        layout = self.node_layouts[node] = _wire.fixed_span(constant, INTERNAL, len(part), wire_id=True)
+        return layout
 
     def attempt(self, node: str, attempt: int) -> AttemptProbe:
         return AttemptProbe(self, node, attempt)
@@ -303,20 +365,26 @@ class RunScope(OwnContext):
 
     def finish(self, *, success: bool, error: str | None, cancelled: Iterable[str] = ()) -> None:
         """Record the run's outcome (``error`` is already redacted)."""
-        duration = time.perf_counter() - self._started
+        traced = self.traced
+        if traced:
+            self.end_ns = end_ns = now_ns()
+            duration = (end_ns - self.start_ns) * 1e-9
+            if duration < 0.0:
+                duration = 0.0  # the system clock stepped back during the run
+        else:
+            duration = time.perf_counter() - self._started
         metrics = self.observability.metrics
         outcome = "success" if success else "failure"
         metrics.add(RUNS_IN_FLIGHT, (self.workflow,), -1.0)
         metrics.add(RUNS, (self.workflow, outcome, self.trigger))
         metrics.observe(RUN_DURATION, (self.workflow, outcome), duration)
-        if not self.traced:
+        if not traced:
             return
-        self.end_ns = now_ns()
         self.duration = duration
         self.outcome = outcome
         if cancelled:
             self.cancelled = sorted(cancelled)
-        if self.usage:
+        if self.usage.records:
             self.extra = genai_attributes([record for _, record in self.usage.records])
         if not success:
             self.set_error(error)
@@ -324,17 +392,20 @@ class RunScope(OwnContext):
         if self.sampled:
             tracing = self.observability.tracing
             assert tracing is not None
-            done = self.done
-            if done is None:
+            encoded = self.encoded
+            if encoded is None:
                 tracing.submit(self)
                 return
-            self.done = None  # an attempt that ends after this (a timed-out thread) submits itself
-            done.append(self)
+            self.encoded = None  # an attempt that ends after this (a timed-out thread) submits itself
+            if self.extra or self.rare is not None or self.cancelled or self.node_part is None:
+                encoded.append(SpanRecord.otlp(self))
+            else:
+                encoded.append(self._fixed_otlp())
             assert tracing.submit_run is not None
-            tracing.submit_run(len(done), b"".join([span.otlp() for span in done]))
+            tracing.submit_run(len(encoded), b"".join(encoded))
 
     def usage_block(self) -> dict[str, Any] | None:
-        return self.usage.to_dict() if self.usage else None
+        return self.usage.to_dict() if self.usage.records else None
 
     def attribute_map(self) -> dict[str, Any]:
         attributes: dict[str, Any] = {
@@ -343,7 +414,7 @@ class RunScope(OwnContext):
             "tentacular.run.id": self.run_id,
             "tentacular.trigger.type": self.trigger,
             "tentacular.run.outcome": self.outcome,
-            "tentacular.run.duration_ms": _wire.rounded_ms(self.duration),
+            "tentacular.run.duration_ms": _wire.milliseconds(self.duration),
         }
         if self.cancelled:
             attributes["tentacular.run.cancelled"] = self.cancelled
@@ -351,25 +422,23 @@ class RunScope(OwnContext):
             attributes.update(self.extra)
         return attributes
 
-    def otlp(self) -> bytes:
-        part = self.run_part
-        if self.extra or self.rare is not None or self.cancelled or part is None:
-            return SpanRecord.otlp(self)
+    def _fixed_otlp(self) -> bytes:
+        node_part = self.node_part
+        assert node_part is not None
+        part = _wire.run_part(self.run_id, node_part, self.parent_id)
         remote, kind = self.remote_parent, self.kind
         key = (self.workflow, self.version, self.trigger, self.outcome, remote, kind, len(part))
         layout = RUN_LAYOUTS.get(key)
         if layout is None:
             layout = new_layout(RUN_LAYOUTS, key, self._constant_fields(), self.kind, len(part))
         pack, head = layout
-        # Packed here, not through a shared helper: the extra call per span measured ~1.5 % of a
-        # trivial3 run (callgrind); the duration is _wire.rounded_ms, inlined for the same reason.
         return pack(
             head,
             self.start_ns,
             0x41,
             self.end_ns,
             part,
-            int(self.duration * 1_000_000) / 1000,
+            self.duration * 1000.0,
             0x0812,
             self.span_id.to_bytes(8, "big"),
         )
@@ -381,7 +450,7 @@ class RunScope(OwnContext):
         encoded = (
             self._constant_fields()
             + _wire.run_id_field(self.run_id)
-            + _wire.float_attribute("tentacular.run.duration_ms", _wire.rounded_ms(self.duration))
+            + _wire.float_attribute("tentacular.run.duration_ms", _wire.milliseconds(self.duration))
         )
         if self.cancelled:
             encoded += _wire.attribute(9, "tentacular.run.cancelled", self.cancelled)

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER = 1, 2, 3, 4, 5
 STATUS_OK, STATUS_ERROR = 1, 2
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
-_ID_LIMIT = (1 << 64) - 1
+ID_LIMIT = (1 << 64) - 1
 new_id = random.getrandbits  # the module's generator is reseeded after fork
 now_ns = time.time_ns
 
@@ -50,16 +50,19 @@ class _Rare:
 class SpanRecord:
     """What every exported span has; subclasses say their name, kind, attributes and trace context."""
 
-    __slots__ = ("end_ns", "rare", "span_id", "start_ns")
+    __slots__ = ("end_ns", "rare", "start_ns")
     name: str
     kind: int
-    span_id: int
     start_ns: int
     end_ns: int
     rare: _Rare | None
 
     @property
     def trace_id(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def span_id(self) -> int:
         raise NotImplementedError
 
     @property
@@ -137,8 +140,9 @@ class SpanRecord:
 class OwnContext(SpanRecord):
     """A span that holds its own trace context (runs, client spans); node attempts share their run's."""
 
-    __slots__ = ("parent_id", "remote_parent", "sampled", "trace_id", "trace_state")
+    __slots__ = ("parent_id", "remote_parent", "sampled", "span_id", "trace_id", "trace_state")
     # Slots here; a node attempt reads its run's (properties on SpanRecord and AttemptProbe).
+    span_id: int
     trace_id: int
     parent_id: int
     sampled: bool
@@ -223,10 +227,11 @@ class Tracing:
         # ``submit_run(count, encoded)``: a sink that queues OTLP bytes takes a run's spans at once.
         self.submit_run: Callable[[int, bytes], None] | None = getattr(sink, "submit_run", None)
         self.redact: Callable[[str], str] | None = None
-        self._bound = round(sampling_ratio * (1 << 64))
+        self.bound = round(sampling_ratio * (1 << 64))  # sampled: the trace id's low 64 bits below it
+        self.always = self.bound > ID_LIMIT
 
     def sampled(self, trace_id: int) -> bool:
-        return (trace_id & _ID_LIMIT) < self._bound
+        return self.always or (trace_id & ID_LIMIT) < self.bound
 
     def begin_run(self, record: OwnContext, carrier: Mapping[str, str] | None) -> bool:
         """Give a run's record its ids (continuing ``carrier``'s trace); True if it is a remote child."""

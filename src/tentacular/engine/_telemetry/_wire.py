@@ -100,12 +100,12 @@ def float_attribute(key: str, value: float) -> bytes:
     return prefix + _DOUBLE.pack(value)
 
 
-def rounded_ms(seconds: float) -> float:
-    """Milliseconds with µs resolution (``round(x, 3)`` costs ten times more on the export thread)."""
-    return int(seconds * 1_000_000) / 1000
+def milliseconds(seconds: float) -> float:
+    """A duration attribute's value (rounding it cost ~1 000 instructions a span: it is a double)."""
+    return seconds * 1000.0
 
 
-_NODE_DURATION_KEY = float_attribute("tentacular.node.duration_ms", 0.0)[:-8]
+NODE_DURATION_KEY = float_attribute("tentacular.node.duration_ms", 0.0)[:-8]
 _RUN_DURATION_KEY = float_attribute("tentacular.run.duration_ms", 0.0)[:-8]
 
 
@@ -163,43 +163,54 @@ def framed(body: bytes) -> bytes:
 def run_id_field(run_id: str) -> bytes:
     """The ``tentacular.run.id`` attribute: unique per run, so never cached (a cache would only churn)."""
     value = run_id.encode("utf-8", "replace")
-    prefix = _RUN_ID_PREFIX.get(len(value))
+    return _run_id_prefix(len(value)) + value
+
+
+def _run_id_prefix(length: int) -> bytes:
+    prefix = _RUN_ID_PREFIX.get(length)
     if prefix is None:  # tags and lengths depend only on the id's length
-        whole = field(9, field(1, b"tentacular.run.id") + field(2, field(1, value)))
-        prefix = _RUN_ID_PREFIX[len(value)] = whole[: len(whole) - len(value)]
-    return prefix + value
+        whole = field(9, field(1, b"tentacular.run.id") + field(2, field(1, b"\0" * length)))
+        prefix = _RUN_ID_PREFIX[length] = whole[: len(whole) - length]
+    return prefix
 
 
 _RUN_ID_PREFIX: dict[int, bytes] = {}
 
 
-def run_parts(run_id: str, trace_id: int, span_id: int, parent_id: int) -> tuple[bytes, bytes]:
-    """The per-run variable fields of the run's fixed-layout spans (``fixed_span``), built once:
-    the run id attribute, the trace id, the parent span id and the duration's key; for the node
-    spans (whose parent is the run's span) and for the run's own span."""
-    common = run_id_field(run_id) + b"\x0a\x10" + trace_id.to_bytes(16, "big")
-    node = common + b"\x22\x08" + span_id.to_bytes(8, "big") + _NODE_DURATION_KEY
+# What a run's ``execute_node`` spans share (``fixed_span``'s ``part``), packed once per run by
+# ``RunScope``: ``NODE_PART(0x0A10, trace id bytes, 0x2208, the run's span id, NODE_DURATION_KEY)``,
+# the trace id, the parent span id and the duration attribute's key.
+NODE_PART = struct.Struct(f">H16sHQ{len(NODE_DURATION_KEY)}s").pack
+
+
+def run_part(run_id: str, node_part: bytes, parent_id: int) -> bytes:
+    """The ``invoke_workflow`` span's ``part``: the run id attribute, the trace id (``node_part``'s
+    first field), the caller's span as parent (if any) and the duration attribute's key."""
+    value = run_id.encode("utf-8", "replace")
+    prefix = _RUN_ID_PREFIX.get(len(value)) or _run_id_prefix(len(value))
     if parent_id:
-        return node, common + b"\x22\x08" + parent_id.to_bytes(8, "big") + _RUN_DURATION_KEY
-    return node, common + _RUN_DURATION_KEY
+        parent = b"\x22\x08" + parent_id.to_bytes(8, "big")
+        return b"".join((prefix, value, node_part[:18], parent, _RUN_DURATION_KEY))
+    return b"".join((prefix, value, node_part[:18], _RUN_DURATION_KEY))
 
 
 FixedSpan = tuple[Callable[..., bytes], bytes]
 
 
-def fixed_span(constant: bytes, kind: int, part_length: int) -> FixedSpan:
+def fixed_span(constant: bytes, kind: int, part_length: int, *, wire_id: bool = False) -> FixedSpan:
     """A prebuilt layout for a span whose variable fields all have a fixed width.
 
-    ``pack(head, start, 0x41, end, part, duration_ms, 0x0812, span_id_bytes)`` (called in
-    ``_run``) gives the framed span: length prefix, the constant fields (name, attributes that
-    repeat, flags), kind, start, end, the run's ``run_part`` (which ends with the duration
-    attribute's key), the duration and the span id. Protobuf fields may come in any order, so the
-    constant ones lead.
+    ``pack(head, start, 0x41, end, part, duration_ms, 0x0812, span_id)`` (called in ``_run``)
+    gives the framed span: length prefix, the constant fields (name, attributes that repeat,
+    flags), kind, start, end, the run's ``node_part`` or ``run_part`` (which end with the duration
+    attribute's key), the duration and the span id: its eight bytes, or with ``wire_id`` an int
+    packed little-endian (a node attempt's ``wire_id``). Protobuf fields may come in any order, so
+    the constant ones lead.
     """
     head = constant + bytes((0x30, kind, 0x39))
     length = len(head) + 8 + 1 + 8 + part_length + 8 + 2 + 8
     head = b"\x12" + varint(length) + head
-    layout = struct.Struct(f"<{len(head)}sQBQ{part_length}sdH8s")
+    layout = struct.Struct(f"<{len(head)}sQBQ{part_length}sdH{'Q' if wire_id else '8s'}")
     return layout.pack, head
 
 
