@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans
 
-from tentacular.engine._telemetry import Observability, _run, _spans
+from tentacular.engine._telemetry import Observability, _attempt, _run, _spans
 from tentacular.engine._telemetry._spans import SpanRecord, Tracing
 
 CALLER = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
@@ -65,10 +65,12 @@ def repeatable(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
             itertools.count(1_700_000_000_000_000_000, 1_000_003),
             itertools.count(0.0, 0.25),
         )
-        for module in (_run, _spans):
+        for module in (_attempt, _run, _spans):
             monkeypatch.setattr(module, "new_id", lambda bits: next(ids) << (bits - 64))
             monkeypatch.setattr(module, "now_ns", lambda: next(times))
-        monkeypatch.setattr(_run, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks)))
+        clock = types.SimpleNamespace(perf_counter=lambda: next(ticks))
+        monkeypatch.setattr(_attempt, "time", clock)
+        monkeypatch.setattr(_run, "time", clock)
 
     restart()
     yield restart

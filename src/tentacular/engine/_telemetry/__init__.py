@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from tentacular.engine._telemetry._attempt import CURRENT_ATTEMPT, AttemptProbe
 from tentacular.engine._telemetry._attributes import guard_refusal_kind
 from tentacular.engine._telemetry._metrics import TRIGGER_EVENTS, EngineMetrics, Labels, MetricDef
-from tentacular.engine._telemetry._run import CURRENT_ATTEMPT, AttemptProbe, RunScope
+from tentacular.engine._telemetry._run import RunScope
 from tentacular.engine._telemetry._settings import TelemetrySettings, resolve_settings
 from tentacular.engine._telemetry._usage import RunUsage, UsageRecord, usage_record
 from tentacular.spec._policy import HostGrant
