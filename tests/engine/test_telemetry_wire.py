@@ -117,3 +117,20 @@ def test_failed_attempts_and_runs_take_the_generic_encoding() -> None:
     assert count == 2 and node.status.code == 2 and [e.name for e in node.events] == ["exception"]
     assert run.status.code == 2 and run.status.message == "broken"
     assert {a.key for a in run.attributes} >= {"tentacular.run.cancelled", "tentacular.run.id"}
+
+
+def test_a_clock_stepped_back_during_an_attempt_gives_a_zero_duration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tracing on, durations are the spans' wall-clock differences: never negative in the metrics."""
+    times = iter([2_000_000_000, 3_000_000_000, 1_000_000_000, 1_500_000_000])  # run, node, node end, run end
+    for module in (_attempt, _run):
+        monkeypatch.setattr(module, "now_ns", lambda: next(times))
+    observability = Observability()
+    observability.tracing = Tracing(Collect())
+    scope = observability.begin_run(workflow="wf", version="1", run_id="x", trigger="manual", carrier=None)
+    scope.attempt("a", 0).end("ok", None, None)
+    scope.finish(success=True, error=None)
+    node = observability.metrics.histograms["tentacular_node_duration_seconds"][("wf", "a", "ok")]
+    run = observability.metrics.histograms["tentacular_run_duration_seconds"][("wf", "success")]
+    assert (node.count, node.total, run.count, run.total) == (1, 0.0, 1, 0.0)
