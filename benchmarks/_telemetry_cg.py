@@ -65,11 +65,10 @@ asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))
 
 HTTP_DRIVER = r"""
 import asyncio, gc, sys
+from benchmarks._served import serve_runs
 from benchmarks.bench_engine import WORKFLOWS
 from tentacular.engine._guard import guard_for
-from tentacular.engine._httpd import HttpServer
 from tentacular.engine._logs import LogSink
-from tentacular.engine._server import EngineApp
 from tentacular.engine._startup import boot
 import tentacular.engine._core as core
 core.watch_loop = lambda *args, **kwargs: None  # driven by wall time, which valgrind stretches
@@ -89,38 +88,10 @@ engine, _ = boot(
     WORKFLOWS / "trivial3", log=log, install_guard=guard, cluster_secrets=None, telemetry=telemetry
 )
 gc.freeze()
-app = EngineApp(engine)
-REQUEST = (b"POST /run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-           b"Content-Length: 2\r\n\r\n{}")
-
-class Transport(asyncio.Transport):
-    writes = 0
-    closing = False
-    def write(self, data): Transport.writes += 1
-    def is_closing(self): return self.closing
-    def close(self): self.closing = True
-    def get_extra_info(self, name, default=None):
-        return {"peername": ("127.0.0.1", 5555), "sockname": ("127.0.0.1", 8080)}.get(name, default)
-    def pause_reading(self): pass
-    def resume_reading(self): pass
-    def set_write_buffer_limits(self, *a, **k): pass
-    def get_write_buffer_size(self): return 0
-
-async def main():
-    server = HttpServer(app, log=lambda level, text: None, install_signal_handlers=False)
-    protocol = server.protocol(asyncio.get_running_loop())
-    protocol.connection_made(Transport())
-    for _ in range(20 + count):
-        protocol.data_received(REQUEST)
-        if server.tasks:
-            await asyncio.gather(*list(server.tasks))
-        await asyncio.sleep(0)
-    await engine.services.http.aclose()
-    if telemetry is not None:
-        await asyncio.to_thread(telemetry.shutdown)
-
-asyncio.run(main())
-assert Transport.writes >= count, Transport.writes
+writes = asyncio.run(serve_runs(engine, count))
+assert writes >= count, writes
+if telemetry is not None:
+    telemetry.shutdown()
 """
 
 
