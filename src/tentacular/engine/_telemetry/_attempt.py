@@ -152,10 +152,10 @@ class AttemptProbe(SpanRecord):
         self.outcome = outcome
         self.rare = None
         self.extra = genai_attributes(records) if records else None
-        observability = self.scope.observability
+        scope = self.scope
+        observability = scope.observability
         if outcome != "ok":
             self._failed(outcome, error, message, observability.redact)
-        scope = self.scope
         if scope.sampled:
             encoded = scope.encoded
             if encoded is not None:

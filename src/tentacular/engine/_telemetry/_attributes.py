@@ -51,10 +51,13 @@ NODE_LAYOUTS: dict[str, dict[str, _wire.FixedSpan]] = {}
 
 
 def node_layouts(workflow: str) -> dict[str, _wire.FixedSpan]:
-    """A workflow's layouts of first, ok ``execute_node`` spans by node (``RunScope.node_layout``)."""
-    if len(NODE_LAYOUTS) >= 64:  # bounded: a process serves one workflow, renamed by a reload at most
-        NODE_LAYOUTS.clear()
-    layouts = NODE_LAYOUTS[workflow] = {}
+    """A workflow's layouts of first, ok ``execute_node`` spans by node (``RunScope.node_layout``
+    fills it); the run's hot path reads ``NODE_LAYOUTS`` first and calls this while it is empty."""
+    layouts = NODE_LAYOUTS.get(workflow)
+    if layouts is None:
+        if len(NODE_LAYOUTS) >= 64:  # bounded: a process serves one workflow, renamed by a reload at most
+            NODE_LAYOUTS.clear()
+        layouts = NODE_LAYOUTS[workflow] = {}
     return layouts
 
 
